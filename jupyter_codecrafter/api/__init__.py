@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API: handlers parse, authorize, call a service and serialize."""

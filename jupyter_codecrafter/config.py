@@ -1,0 +1,151 @@
+"""Configuration in one place, for the server extension and the worker alike.
+
+Every setting is a traitlet on :class:`CodeCrafterSettings`; the extension app
+(``c.CodeCrafter.<name>``) and the worker (``c.CodeCrafterWorker.<name>``) inherit them.
+Each can also come from the environment as ``CODECRAFTER_<NAME>`` (for containers);
+a value set in a config file wins over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets.config import Configurable
+
+from .constants import DEFAULT_JOB_DELIVERY_LIMIT, ENV_PREFIX
+from .store.records import Limits
+
+
+class CodeCrafterSettings(Configurable):
+    """The settings shared by the server extension and the workers."""
+
+    data_dir = Unicode(
+        help="Directory for the embedded database and the generated JWT secret. "
+        "Default: <jupyter data dir>/codecrafter.",
+    ).tag(config=True)
+
+    store_url = Unicode(
+        help="Where data lives: sqlite:///path/to/file.db (embedded, default) or "
+        "mongodb://host/dbname (scaled).",
+    ).tag(config=True)
+
+    broker_url = Unicode(
+        "memory://",
+        help="Job queue: memory:// (in-process queue and worker) or amqp://user:pass@host/ "
+        "(RabbitMQ, with codecrafter-worker processes).",
+    ).tag(config=True)
+
+    redis_url = Unicode(
+        "",
+        help="Redis for rooms, caches and rate limits shared by several server instances "
+        "(redis://host:6379/0). Empty: in-process.",
+    ).tag(config=True)
+
+    sandbox = Enum(
+        ["process", "docker"],
+        default_value="process",
+        help="Where code runs: 'docker' (hardened containers) or 'process' (child processes "
+        "with resource limits; not a security boundary, for hosts without Docker).",
+    ).tag(config=True)
+
+    sandbox_image = Unicode(
+        "codecrafter-sandbox:latest",
+        help="Docker image for sandboxes (python3 and ipykernel inside).",
+    ).tag(config=True)
+
+    jwt_secret = Unicode(
+        "",
+        help="Secret that signs access tokens (HS256). Generated and kept in data_dir when "
+        "empty; set the same value on every instance when several run.",
+    ).tag(config=True)
+
+    access_token_ttl_s = Int(900, help="Lifetime of an access token, in seconds.").tag(
+        config=True
+    )
+
+    refresh_token_ttl_s = Int(
+        7 * 24 * 3600, help="Lifetime of a refresh token, in seconds."
+    ).tag(config=True)
+
+    worker_concurrency = Int(
+        4, help="Jobs one worker runs at once (also its queue prefetch)."
+    ).tag(config=True)
+
+    queue_max_length = Int(
+        10_000, help="Jobs that may wait in the queue; beyond it runs are refused with 503."
+    ).tag(config=True)
+
+    job_delivery_limit = Int(
+        DEFAULT_JOB_DELIVERY_LIMIT,
+        help="Deliveries of a job whose worker died before it is marked failed.",
+    ).tag(config=True)
+
+    run_timeout_s = Float(30.0, help="Wall-clock limit of one run, in seconds.").tag(config=True)
+    run_memory_mb = Int(256, help="Memory limit of a sandbox, in MiB.").tag(config=True)
+    run_cpus = Float(1.0, help="CPU quota of a sandbox, in cores.").tag(config=True)
+    run_pids = Int(64, help="Process limit of a sandbox.").tag(config=True)
+    run_output_bytes = Int(1_000_000, help="Output cap of one run, in bytes.").tag(config=True)
+    run_tmpfs_mb = Int(64, help="Size of a sandbox's writable /tmp, in MiB.").tag(config=True)
+
+    kernel_idle_timeout_s = Float(
+        1800.0, help="A session kernel unused this long is shut down."
+    ).tag(config=True)
+
+    room_idle_unload_s = Float(
+        60.0, help="A room with no connection is unloaded after this many seconds."
+    ).tag(config=True)
+
+    require_docker = Bool(
+        False, help="Refuse to start the worker when sandbox=docker and Docker is unreachable."
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._apply_environment()
+
+    def _apply_environment(self) -> None:
+        """Take CODECRAFTER_<NAME> for every setting not set by a config file."""
+        configured: set[str] = set()
+        for section in self.section_names():
+            configured.update(self.config.get(section, {}))
+        for name, trait in self.traits(config=True).items():
+            value = os.environ.get(ENV_PREFIX + name.upper())
+            if value is not None and name not in configured:
+                self.set_trait(name, trait.from_string(value))
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "codecrafter")
+
+    @default("store_url")
+    def _default_store_url(self) -> str:
+        return f"sqlite:///{Path(self.data_dir) / 'codecrafter.db'}"
+
+    def default_limits(self) -> Limits:
+        return Limits(
+            timeout_s=self.run_timeout_s,
+            memory_mb=self.run_memory_mb,
+            cpus=self.run_cpus,
+            pids=self.run_pids,
+            output_bytes=self.run_output_bytes,
+            tmpfs_mb=self.run_tmpfs_mb,
+        )
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or one generated once and kept (mode 0600) in data_dir."""
+        if self.jwt_secret:
+            return str(self.jwt_secret)
+        path = Path(self.data_dir) / "jwt_secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

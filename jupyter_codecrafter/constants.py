@@ -1,0 +1,30 @@
+"""Names shared between the server and the workers: queues, channels, keys, limits.
+
+Every string that two processes must agree on lives here, so a rename is one edit.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+API_PREFIX: Final = "api/codecrafter"
+ENV_PREFIX: Final = "CODECRAFTER_"
+
+# RabbitMQ: one shared work queue, one queue per worker for sessions whose kernel it owns,
+# a dead-letter queue for jobs whose workers kept dying, one event queue per server instance.
+JOBS_EXCHANGE: Final = "codecrafter.jobs"
+JOBS_QUEUE: Final = "codecrafter.jobs"
+WORKER_QUEUE_PREFIX: Final = "codecrafter.worker."
+DEAD_LETTER_EXCHANGE: Final = "codecrafter.dead"
+DEAD_LETTER_QUEUE: Final = "codecrafter.dead"
+EVENTS_QUEUE_PREFIX: Final = "codecrafter.events."
+
+# Pub/sub channels and cache keys (Redis when scaled, in process when embedded).
+ROOM_CHANNEL_PREFIX: Final = "codecrafter:room:"
+INVALIDATION_CHANNEL: Final = "codecrafter:invalidate"
+KERNEL_OWNER_KEY_PREFIX: Final = "codecrafter:kernel:"
+CACHE_KEY_PREFIX: Final = "codecrafter:cache:"
+
+# Defaults that both sides must agree on unless configured otherwise.
+DEFAULT_JOB_DELIVERY_LIMIT: Final = 3
+DEFAULT_KERNEL_OWNER_TTL_S: Final = 60.0

@@ -1,0 +1,1 @@
+"""Running code: jobs, the execution service, and the queues that carry jobs to workers."""

@@ -1,0 +1,1 @@
+"""Collaborative rooms: one Y document per session, y-websocket protocol, replication."""

@@ -1,0 +1,1 @@
+"""Sessions: the session service and the one permission function."""

@@ -1,0 +1,1 @@
+"""Sandbox backends: Docker containers and rlimited processes."""

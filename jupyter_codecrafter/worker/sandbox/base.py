@@ -1,0 +1,77 @@
+"""The sandbox interface: where user code runs on a worker.
+
+Two backends: ``DockerSandbox`` (hardened containers: no network, read-only root, tmpfs,
+memory/pids/CPU limits, all capabilities dropped, no-new-privileges, non-root user) and
+``ProcessSandbox`` (a child process with rlimits and a scrubbed environment, for hosts
+without Docker — a resource fence, not a security boundary).
+
+A sandbox offers two things:
+
+- ``start_kernel``: a long-lived ipykernel reached by the host over ZMQ **ipc** sockets in a
+  directory shared with the sandbox; the returned :class:`KernelSandbox` gives the host-side
+  connection info for ``jupyter_client``.
+- ``run``: a one-shot program (``language`` + ``code`` + ``stdin``) in a fresh sandbox.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from ...store.records import JobStatus, Limits
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of a one-shot run."""
+
+    status: JobStatus  # SUCCEEDED, FAILED, TIMED_OUT, MEMORY_EXCEEDED or OUTPUT_EXCEEDED
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration_s: float
+
+
+class KernelSandbox(ABC):
+    """A kernel process running inside a sandbox."""
+
+    @property
+    @abstractmethod
+    def connection_info(self) -> dict[str, Any]:
+        """Connection info for the host side (``transport: ipc``, ``ip``, ports, key...)."""
+
+    @abstractmethod
+    async def is_alive(self) -> bool: ...
+
+    @abstractmethod
+    async def was_oom_killed(self) -> bool:
+        """Whether the kernel died because it exceeded its memory limit."""
+
+    @abstractmethod
+    async def interrupt(self) -> None:
+        """Send SIGINT to the kernel process (KeyboardInterrupt in the running cell)."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Kill the kernel and remove everything it left on the host (idempotent)."""
+
+
+class Sandbox(ABC):
+    name: str
+
+    @abstractmethod
+    async def start_kernel(self, limits: Limits) -> KernelSandbox:
+        """Start an ipykernel under ``limits`` (``timeout_s`` is per execution, not here)."""
+
+    @abstractmethod
+    async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
+        """Run a program once; ``languages`` lists what is accepted."""
+
+    @property
+    @abstractmethod
+    def languages(self) -> tuple[str, ...]: ...
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop every kernel this sandbox started."""

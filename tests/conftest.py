@@ -1,0 +1,125 @@
+"""Fixtures for the real services: Redis, RabbitMQ, MongoDB (or its stand-in), Docker.
+
+URLs can be pointed elsewhere with ``CODECRAFTER_TEST_<SERVICE>_URL``. Every fixture gives
+a test its own namespace (Redis database flushed, unique queue/database names) so tests
+don't see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
+
+SANDBOX_IMAGE = os.environ.get("CODECRAFTER_SANDBOX_IMAGE", "codecrafter-sandbox:latest")
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A unique prefix for names a test creates on a shared service."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database for tests (db 15 by default), flushed by ``redis_clean``."""
+    url = os.environ.get("CODECRAFTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+    def probe() -> None:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+
+    need("Redis", probe)
+    return url
+
+
+@pytest.fixture
+def redis_clean(redis_url: str) -> str:
+    """The Redis URL, with its database emptied before the test."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """A RabbitMQ broker (guest on loopback by default)."""
+    url = os.environ.get("CODECRAFTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+    def probe() -> None:
+        import asyncio
+
+        import aio_pika
+
+        async def connect() -> None:
+            connection = await aio_pika.connect(url, timeout=5)
+            await connection.close()
+
+        asyncio.run(connect())
+
+    need("RabbitMQ", probe)
+    return url
+
+
+@pytest.fixture(scope="session")
+def mongo_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB from ``CODECRAFTER_TEST_MONGODB_URL``, else the nx-27017 stand-in.
+
+    nx-27017 speaks MongoDB's wire protocol over SQLite. What it may not model: transactions,
+    change streams, and TTL expiry timing; tests that depend on those say so.
+    """
+    url = os.environ.get("CODECRAFTER_TEST_MONGODB_URL")
+    if url:
+        yield url
+        return
+    exe = Path(sys.executable).with_name("nx-27017")
+    if not exe.exists():
+        unavailable("MongoDB", "no CODECRAFTER_TEST_MONGODB_URL and nx-27017 is not installed")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("nx27017")
+    proc = subprocess.Popen(
+        [str(exe), "--data-dir", "memory", "--port", str(port),
+         "--log-file", str(workdir / "log"), "--pid-file", str(workdir / "pid")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"mongodb://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def mongo_url(mongo_server_url: str, namespace: str) -> str:
+    """A MongoDB URL naming a database of this test's own."""
+    base = mongo_server_url.rstrip("/")
+    head, _, query = base.partition("?")
+    dbname = "cc_" + namespace.strip(".")
+    return f"{head}/{dbname}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> None:
+    need("Docker", docker_probe)
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_available: None) -> str:
+    """The sandbox image, built by ``scripts/provision.sh`` (docker import of a debootstrap)."""
+
+    def probe() -> None:
+        subprocess.run(["docker", "image", "inspect", SANDBOX_IMAGE],
+                       check=True, capture_output=True, timeout=20)
+
+    need(f"Sandbox image {SANDBOX_IMAGE}", probe)
+    return SANDBOX_IMAGE
