@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from .constants import DEFAULT_JOB_DELIVERY_LIMIT, ENV_PREFIX
@@ -64,17 +64,30 @@ class CodeCrafterSettings(Configurable):
         "empty; set the same value on every instance when several run.",
     ).tag(config=True)
 
-    access_token_ttl_s = Int(900, help="Lifetime of an access token, in seconds.").tag(
+    access_token_ttl_s = Int(900, help="Lifetime of an access token, in seconds.").tag(config=True)
+
+    refresh_token_ttl_s = Int(7 * 24 * 3600, help="Lifetime of a refresh token, in seconds.").tag(
         config=True
     )
 
-    refresh_token_ttl_s = Int(
-        7 * 24 * 3600, help="Lifetime of a refresh token, in seconds."
+    password_time_cost = Int(3, help="argon2id time cost (iterations) of password hashes.").tag(
+        config=True
+    )
+
+    password_memory_kib = Int(65536, help="argon2id memory cost of password hashes, in KiB.").tag(
+        config=True
+    )
+
+    languages = List(
+        Unicode(),
+        default_value=["python", "bash"],
+        help="Snippet languages the server accepts when no worker runs in this process "
+        "(the workers' sandbox image must provide them).",
     ).tag(config=True)
 
-    worker_concurrency = Int(
-        4, help="Jobs one worker runs at once (also its queue prefetch)."
-    ).tag(config=True)
+    worker_concurrency = Int(4, help="Jobs one worker runs at once (also its queue prefetch).").tag(
+        config=True
+    )
 
     queue_max_length = Int(
         10_000, help="Jobs that may wait in the queue; beyond it runs are refused with 503."
@@ -91,6 +104,18 @@ class CodeCrafterSettings(Configurable):
     run_pids = Int(64, help="Process limit of a sandbox.").tag(config=True)
     run_output_bytes = Int(1_000_000, help="Output cap of one run, in bytes.").tag(config=True)
     run_tmpfs_mb = Int(64, help="Size of a sandbox's writable /tmp, in MiB.").tag(config=True)
+
+    max_body_bytes = Int(
+        1_000_000, help="Largest JSON request body the API accepts, in bytes."
+    ).tag(config=True)
+
+    max_code_bytes = Int(200_000, help="Largest code (or stdin) of one run request, in bytes.").tag(
+        config=True
+    )
+
+    max_content_bytes = Int(
+        5_000_000, help="Largest initial document content of a new session, in bytes."
+    ).tag(config=True)
 
     kernel_idle_timeout_s = Float(
         1800.0, help="A session kernel unused this long is shut down."

@@ -34,15 +34,15 @@ Errors raised by pymongo, aiosqlite, redis, aio-pika and docker are translated i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 
 class CodeCrafterError(Exception):
     """Base class: an error with a stable code, a message, details and an HTTP status."""
 
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
-    default_message: ClassVar[str] = "Internal error."
+    status: int = 500
+    code: str = "internal_error"
+    default_message: str = "Internal error."
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         self.message = message or self.default_message

@@ -1,0 +1,117 @@
+"""The execution service: turns run requests into jobs on the queue, and events into outputs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from ..bus.base import Bus
+from ..constants import KERNEL_OWNER_KEY_PREFIX
+from ..errors import BadRequest, NotFound, QueueFull
+from ..sessions.permissions import Action
+from ..sessions.service import SessionService
+from ..store.base import Store
+from ..store.records import Job, JobKind, JobStatus, Limits, SessionKind, User
+from ..utils import new_id, utcnow
+from .events import JobEvent
+from .queue.base import JobMessage, JobQueue
+from .writer import OutputWriter
+
+log = logging.getLogger("jupyter_codecrafter.execution")
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        store: Store,
+        queue: JobQueue,
+        bus: Bus,
+        sessions: SessionService,
+        writer: OutputWriter,
+        *,
+        instance_id: str,
+        limits: Limits,
+        languages: tuple[str, ...],
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._bus = bus
+        self._sessions = sessions
+        self._writer = writer
+        self._instance_id = instance_id
+        self._limits = limits
+        self.languages = languages
+
+    async def start(self) -> None:
+        await self._queue.consume_events(self._instance_id, self._on_event)
+
+    async def run_cell(self, user: User, session_id: str, cell_id: str, code: str) -> Job:
+        """Queue a cell of a notebook session for its stateful kernel."""
+        session, _ = await self._sessions.authorize(user, session_id, Action.RUN)
+        if session.kind is not SessionKind.NOTEBOOK:
+            raise BadRequest("Cells run only in notebook sessions; use a snippet run.")
+        job = self._new_job(user, JobKind.CELL, session.language, code)
+        job = replace(job, session_id=session.id, cell_id=cell_id)
+        return await self._submit(job, worker_id=await self._kernel_owner(session.id))
+
+    async def run_snippet(
+        self, user: User, language: str, code: str, stdin: str = "", session_id: str | None = None
+    ) -> Job:
+        """Queue a stateless run in a fresh sandbox."""
+        if language not in self.languages:
+            raise BadRequest(
+                f"Unsupported language {language!r}.", details={"languages": self.languages}
+            )
+        if session_id is not None:
+            await self._sessions.authorize(user, session_id, Action.RUN)
+        job = replace(self._new_job(user, JobKind.SNIPPET, language, code), stdin=stdin)
+        return await self._submit(replace(job, session_id=session_id), worker_id=None)
+
+    async def get(self, user: User, job_id: str) -> Job:
+        """A job its submitter, or anyone who can view its session, may see."""
+        job = await self._store.jobs.get(job_id)
+        if job is None:
+            raise NotFound("No such job.")
+        if job.user_id != user.id:
+            if job.session_id is None:
+                raise NotFound("No such job.")
+            await self._sessions.authorize(user, job.session_id, Action.VIEW)
+        return job
+
+    def _new_job(self, user: User, kind: JobKind, language: str, code: str) -> Job:
+        return Job(
+            id=new_id(),
+            kind=kind,
+            user_id=user.id,
+            language=language,
+            code=code,
+            queued_at=utcnow(),
+            limits=replace(self._limits),
+        )
+
+    async def _submit(self, job: Job, *, worker_id: str | None) -> Job:
+        await self._store.jobs.create(job)
+        message = JobMessage(
+            job_id=job.id,
+            kind=str(job.kind),
+            session_id=job.session_id,
+            reply_to=self._instance_id,
+        )
+        try:
+            await self._queue.enqueue(message, worker_id=worker_id)
+        except QueueFull:
+            await self._store.jobs.finish(
+                job.id, JobStatus.CANCELLED, {"error": "queue full", "finished_at": utcnow()}
+            )
+            raise
+        return job
+
+    async def _kernel_owner(self, session_id: str) -> str | None:
+        owner = await self._bus.get(KERNEL_OWNER_KEY_PREFIX + session_id)
+        return owner.decode() if owner else None
+
+    async def _on_event(self, data: bytes) -> None:
+        try:
+            await self._writer.apply(JobEvent.decode(data))
+        except Exception:  # one bad event must not stop the event stream
+            log.exception("could not apply a job event")

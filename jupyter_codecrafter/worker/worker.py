@@ -1,0 +1,195 @@
+"""The worker: takes jobs from the queue, runs them, saves the result, then acknowledges.
+
+Cell runs go to the session's stateful kernel (owned by one worker, see ``kernels.py``);
+snippet runs get a fresh sandbox each. Events stream back to the server instance that
+queued the job, which writes them into the shared notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from ..bus.base import Bus
+from ..config import CodeCrafterSettings
+from ..constants import DEFAULT_KERNEL_OWNER_TTL_S
+from ..execution.events import EventType, JobEvent
+from ..execution.queue.base import Delivery, JobMessage, JobQueue
+from ..store.base import Store
+from ..store.records import Job, JobKind, JobStatus
+from ..utils import new_id, utcnow
+from .kernels import KernelPool
+from .runs import run_cell, run_snippet
+from .sandbox import create_sandbox
+from .sandbox.base import Sandbox
+
+log = logging.getLogger("jupyter_codecrafter.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        queue: JobQueue,
+        bus: Bus,
+        sandbox: Sandbox,
+        *,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        kernel_idle_timeout_s: float = 1800.0,
+        owner_ttl_s: float = DEFAULT_KERNEL_OWNER_TTL_S,
+    ) -> None:
+        self.id = worker_id or f"{socket.gethostname()}-{new_id()[:8]}"
+        self._store = store
+        self._queue = queue
+        self._sandbox = sandbox
+        self._concurrency = concurrency
+        self._owner_ttl_s = owner_ttl_s
+        self.kernels = KernelPool(
+            sandbox,
+            bus,
+            worker_id=self.id,
+            idle_timeout_s=kernel_idle_timeout_s,
+            owner_ttl_s=owner_ttl_s,
+        )
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._maintenance: asyncio.Task[None] | None = None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._sandbox.languages
+
+    async def start(self) -> None:
+        await self._queue.consume(self.id, self._handle, prefetch=self._concurrency)
+        await self._queue.consume_dead_letters(self._dead_letter)
+        self._maintenance = asyncio.create_task(self._maintain())
+        log.info(
+            "worker %s consuming (%s sandbox, %d at once)",
+            self.id,
+            self._sandbox.name,
+            self._concurrency,
+        )
+
+    async def stop(self) -> None:
+        """Graceful: take no new job, let runs in flight finish and be acked, then clean up."""
+        await self._queue.stop_consuming()
+        await self._idle.wait()
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        await self.kernels.shutdown()
+        await self._sandbox.close()
+
+    async def run_burst(self, *, poll_s: float = 0.05) -> None:
+        """Start, work until the queue is empty and nothing runs, then stop (for tests, CI)."""
+        await self.start()
+        # The broker has no "queue drained" event to wait on: poll it.
+        while await self._queue.pending() or self._in_flight:  # noqa: ASYNC110
+            await asyncio.sleep(poll_s)
+        await self.stop()
+
+    async def _handle(self, delivery: Delivery) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._process(delivery.message)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _process(self, message: JobMessage) -> None:
+        if message.kind == JobKind.CELL and message.session_id:
+            owner = await self.kernels.owner(message.session_id)
+            if owner != self.id:
+                await self._queue.enqueue(message, worker_id=owner)  # acked after this
+                return
+        job = await self._store.jobs.start(message.job_id, self.id, utcnow())
+        if job is None:
+            return  # missing or already final (cancelled, or finished before a redelivery)
+        emit = self._emitter(message, job)
+        await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
+        fields = await self._run(job, emit)
+        finished = await self._store.jobs.finish(job.id, fields.pop("status"), fields)
+        if finished is not None:
+            await emit(
+                JobEvent(
+                    EventType.FINISHED,
+                    job.id,
+                    status=str(finished.status),
+                    execution_count=finished.execution_count,
+                )
+            )
+
+    async def _run(self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]) -> dict[str, Any]:
+        async def on_output(output: dict[str, Any]) -> None:
+            await emit(JobEvent(EventType.OUTPUT, job.id, output=output))
+
+        try:
+            if job.kind is JobKind.CELL:
+                return await run_cell(self.kernels, job, on_output)
+            return await run_snippet(self._sandbox, job, on_output)
+        except Exception as exc:  # any failure of ours must still end the job, not hang it
+            log.exception("job %s failed inside the worker", job.id)
+            return {
+                "status": JobStatus.INTERNAL_ERROR,
+                "error": f"{type(exc).__name__}",
+                "finished_at": utcnow(),
+            }
+
+    def _emitter(self, message: JobMessage, job: Job) -> Callable[[JobEvent], Awaitable[None]]:
+        async def emit(event: JobEvent) -> None:
+            if message.reply_to is None:
+                return
+            event = _with_target(event, job)
+            try:
+                await self._queue.publish_event(message.reply_to, event.encode())
+            except Exception:  # events are best effort; the store has the result
+                log.warning("could not publish an event of job %s", job.id, exc_info=True)
+
+        return emit
+
+    async def _dead_letter(self, message: JobMessage) -> None:
+        """A job whose workers kept dying: mark it failed so nobody waits for it forever."""
+        error = "The job was abandoned after its worker stopped repeatedly."
+        job = await self._store.jobs.finish(
+            message.job_id, JobStatus.INTERNAL_ERROR, {"error": error, "finished_at": utcnow()}
+        )
+        if job is not None:
+            await self._emitter(message, job)(
+                JobEvent(EventType.FINISHED, job.id, status=str(job.status))
+            )
+
+    async def _maintain(self, interval_s: float | None = None) -> None:
+        interval_s = interval_s or self._owner_ttl_s / 3
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.kernels.heartbeat()
+                await self.kernels.cull_idle()
+            except Exception:  # keep maintaining through a passing bus outage
+                log.warning("kernel maintenance failed", exc_info=True)
+
+
+def _with_target(event: JobEvent, job: Job) -> JobEvent:
+    return replace(event, session_id=job.session_id, cell_id=job.cell_id)
+
+
+def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, bus: Bus) -> Worker:
+    sandbox = create_sandbox(settings.sandbox, image=settings.sandbox_image)
+    return Worker(
+        store,
+        queue,
+        bus,
+        sandbox,
+        concurrency=settings.worker_concurrency,
+        kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
+    )
