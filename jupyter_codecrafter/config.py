@@ -46,6 +46,12 @@ class CodeCrafterSettings(Configurable):
         "(redis://host:6379/0). Empty: in-process.",
     ).tag(config=True)
 
+    namespace = Unicode(
+        "",
+        help="Prefix of every queue, channel and key name, so several deployments (or test "
+        "runs) can share one RabbitMQ and Redis.",
+    ).tag(config=True)
+
     sandbox = Enum(
         ["process", "docker"],
         default_value="process",

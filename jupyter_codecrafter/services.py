@@ -46,7 +46,7 @@ class Services:
     def from_settings(cls, settings: CodeCrafterSettings) -> Services:
         instance_id = new_id()[:12]
         store = create_store(settings.store_url)
-        bus = create_bus(settings.redis_url or None)
+        bus = create_bus(settings.redis_url or None, namespace=settings.namespace)
         queue = create_queue(settings.broker_url, **queue_options(settings))
         rooms = RoomManager(
             store, bus, instance_id=instance_id, idle_unload_s=settings.room_idle_unload_s
@@ -129,4 +129,8 @@ def embedded(settings: CodeCrafterSettings) -> bool:
 
 
 def queue_options(settings: CodeCrafterSettings) -> dict[str, Any]:
-    return {"max_length": settings.queue_max_length, "delivery_limit": settings.job_delivery_limit}
+    return {
+        "max_length": settings.queue_max_length,
+        "delivery_limit": settings.job_delivery_limit,
+        "namespace": settings.namespace,
+    }

@@ -64,12 +64,12 @@ class Bus(ABC):
         """Raise BusError when the backend does not answer."""
 
 
-def create_bus(redis_url: str | None) -> Bus:
+def create_bus(redis_url: str | None, *, namespace: str = "") -> Bus:
     """``RedisBus`` when a Redis URL is configured, else the in-process ``MemoryBus``."""
     if redis_url:
         from .redis import RedisBus
 
-        return RedisBus(redis_url)
+        return RedisBus(redis_url, namespace=namespace)
     from .memory import MemoryBus
 
     return MemoryBus()

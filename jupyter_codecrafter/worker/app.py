@@ -44,7 +44,7 @@ class CodeCrafterWorker(Application, CodeCrafterSettings):  # type: ignore[misc]
         from ..services import queue_options
 
         store = create_store(self.store_url)
-        bus = create_bus(self.redis_url or None)
+        bus = create_bus(self.redis_url or None, namespace=self.namespace)
         queue = create_queue(self.broker_url, **queue_options(self))
         await store.open()
         await bus.start()

@@ -1,0 +1,41 @@
+# One command each: `make run` (JupyterLab with CodeCrafter, embedded mode) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Jupyter refuses to run as root unless told; a normal user needs no flag.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: install run test lint format provision clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is required ($(PYTHON) is $$($(PYTHON) --version))."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ echo "Could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: install
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check jupyter_codecrafter tests bench
+	$(BIN)/ruff format --check jupyter_codecrafter tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format jupyter_codecrafter tests bench
+	$(BIN)/ruff check --fix jupyter_codecrafter tests bench
+
+# Install and start Redis, RabbitMQ and Docker, and build the sandbox image (Debian/Ubuntu, root).
+provision:
+	bash scripts/provision.sh
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
