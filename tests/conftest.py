@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.client import Api
+from tests.server import JupyterServer, running, start_server
 from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
 
 SANDBOX_IMAGE = os.environ.get("CODECRAFTER_SANDBOX_IMAGE", "codecrafter-sandbox:latest")
@@ -123,3 +125,20 @@ def sandbox_image(docker_available: None) -> str:
 
     need(f"Sandbox image {SANDBOX_IMAGE}", probe)
     return SANDBOX_IMAGE
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """One Jupyter server in embedded mode (SQLite, in-process queue, worker and bus,
+    process sandbox), shared by the tests that only need the API."""
+    server = start_server(tmp_path_factory.mktemp("embedded"), {"CODECRAFTER_SANDBOX": "process"})
+    with running(server):
+        yield server
+
+
+@pytest.fixture
+async def api(embedded_server: JupyterServer) -> AsyncIterator[Api]:
+    """An API client of the shared embedded server."""
+    client = Api(embedded_server.api)
+    yield client
+    await client.aclose()

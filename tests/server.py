@@ -1,0 +1,145 @@
+"""Real Jupyter servers (and workers) in subprocesses, as a user would start them.
+
+Each server gets its own config, data and runtime directories, and is configured only
+through ``CODECRAFTER_*`` environment variables, the way a container would be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.services import free_port
+
+# Cheap argon2 parameters keep registration fast in tests; the algorithm is the same.
+FAST_PASSWORD_HASHING = {
+    "CODECRAFTER_PASSWORD_TIME_COST": "1",
+    "CODECRAFTER_PASSWORD_MEMORY_KIB": "8192",
+}
+
+
+@dataclass
+class Process:
+    """A child process whose output goes to a log file shown when something fails."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 80) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 20.0) -> int:
+        """SIGTERM (graceful), then SIGKILL if it does not exit in time; the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies without any chance to clean up."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class JupyterServer(Process):
+    port: int = 0
+    root: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/codecrafter"
+
+    def room_url(self, session_id: str, token: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/codecrafter/rooms/{session_id}?token={token}"
+
+
+def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODECRAFTER_")}
+    env.update(FAST_PASSWORD_HASHING)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(workdir / "config"),
+        JUPYTER_DATA_DIR=str(workdir / "data"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+        CODECRAFTER_DATA_DIR=str(workdir / "codecrafter"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_server(workdir: Path, env: Mapping[str, str], *, timeout_s: float = 60.0) -> JupyterServer:
+    """Start ``jupyter server`` with the extension and wait until its health check answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    root = workdir / "root"
+    root.mkdir(exist_ok=True)
+    log_path = workdir / "server.log"
+    cmd = [
+        sys.executable, "-m", "jupyter_server", f"--port={port}", "--ip=127.0.0.1",
+        "--no-browser", "--allow-root", f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={secrets.token_hex(16)}", "--ServerApp.port_retries=0",
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT)
+    server = JupyterServer(proc=proc, log_path=log_path, port=port, root=root)
+    _wait_healthy(server, timeout_s)
+    return server
+
+
+def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> Process:
+    """Start ``codecrafter-worker`` (a separate process, as in a scaled deployment)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "worker.log"
+    exe = Path(sys.executable).with_name("codecrafter-worker")
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(exe), "--log-level=INFO", *args],
+                                env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT)
+    return Process(proc=proc, log_path=log_path)
+
+
+def _wait_healthy(server: JupyterServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"the server exited ({server.proc.returncode}):\n{server.log_tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.api}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    server.stop()
+    raise TimeoutError(f"the server was not healthy after {timeout_s}s:\n{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def running(*processes: Process) -> Iterator[None]:
+    """Stop the processes at the end; print their logs if the block failed."""
+    try:
+        yield
+    except BaseException:
+        for process in processes:
+            print(f"--- {process.log_path} ---\n{process.log_tail()}")
+        raise
+    finally:
+        for process in processes:
+            process.stop()
