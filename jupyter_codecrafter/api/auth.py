@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-
 from ..accounts.service import TokenPair
 from ..store.records import User
 from .base import CodeCrafterHandler
-from .schemas import AuthResponse, LoginRequest, RegisterRequest, UserOut
+from .operation import operation
+from .schemas.auth import AuthResponse, LoginRequest, RegisterRequest, UserOut
 
 
 def auth_response(user: User, tokens: TokenPair) -> AuthResponse:
@@ -20,9 +19,14 @@ def auth_response(user: User, tokens: TokenPair) -> AuthResponse:
 
 
 class RegisterHandler(CodeCrafterHandler):
-    @allow_unauthenticated
-    async def post(self) -> None:
-        body = self.parse_body(RegisterRequest)
+    @operation(
+        "Create an account and sign in",
+        request=RegisterRequest,
+        responses={201: AuthResponse},
+        auth=False,
+        tags=("auth",),
+    )
+    async def post(self, *, body: RegisterRequest) -> None:
         user, tokens = await self.services.accounts.register(
             body.username, str(body.email), body.password
         )
@@ -30,9 +34,14 @@ class RegisterHandler(CodeCrafterHandler):
 
 
 class LoginHandler(CodeCrafterHandler):
-    @allow_unauthenticated
-    async def post(self) -> None:
-        body = self.parse_body(LoginRequest)
+    @operation(
+        "Sign in with a username or email",
+        request=LoginRequest,
+        responses={200: AuthResponse},
+        auth=False,
+        tags=("auth",),
+    )
+    async def post(self, *, body: LoginRequest) -> None:
         user, tokens = await self.services.accounts.login(body.login, body.password)
         self.reply(200, auth_response(user, tokens))
 

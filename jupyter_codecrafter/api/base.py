@@ -25,6 +25,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..store.records import User
+from .operation import Operation, validation_details
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -69,6 +70,9 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[mis
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Cache-Control", "no-store")
+
+    async def before_operation(self, operation: Operation) -> None:
+        """Checks every operation passes first (rate limits hook in here)."""
 
     @property
     def bearer(self) -> str | None:
@@ -131,11 +135,3 @@ def _as_error(status_code: int, exc_info: Any) -> CodeCrafterError:
         error.code = _STATUS_CODES.get(exc.status_code, "http_error")
         error.message = exc.log_message or exc.reason or error.message
     return error
-
-
-def validation_details(exc: PydanticValidationError) -> list[dict[str, Any]]:
-    """Pydantic's errors, without echoing the submitted values (they may be passwords)."""
-    return [
-        {"field": ".".join(str(part) for part in err["loc"]) or None, "message": err["msg"]}
-        for err in exc.errors(include_url=False, include_input=False)
-    ]

@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-
 from ..errors import PayloadTooLarge
+from ..store.records import User
 from .base import CodeCrafterHandler
-from .schemas import ExecuteCellRequest, ExecuteSnippetRequest, JobOut, JobResponse
+from .operation import operation
+from .schemas.execute import ExecuteCellRequest, ExecuteSnippetRequest, JobOut, JobResponse
 
 
-class ExecuteHandler(CodeCrafterHandler):
-    """POST a cell run ``{session_id, cell_id, code}``."""
-
-    @allow_unauthenticated
-    async def post(self) -> None:
-        user = await self.authenticated_user()
-        body = self.parse_body(ExecuteCellRequest)
-        self._check_size(body.code)
-        job = await self.services.execution.run_cell(user, body.session_id, body.cell_id, body.code)
-        self.reply(202, JobResponse(job=JobOut.from_record(job)))
-
-    def _check_size(self, *texts: str) -> None:
+class RunHandler(CodeCrafterHandler):
+    def check_code_size(self, *texts: str) -> None:
         limit = self.services.settings.max_code_bytes
         if any(len(text.encode()) > limit for text in texts):
             raise PayloadTooLarge("The code or stdin is too large.", details={"max_bytes": limit})
 
 
-class SnippetHandler(ExecuteHandler):
-    """POST a stateless run ``{language, code, stdin}``."""
+class ExecuteHandler(RunHandler):
+    @operation(
+        "Run a notebook cell in the session's kernel",
+        request=ExecuteCellRequest,
+        responses={202: JobResponse},
+        rate_limit="execute",
+        tags=("execution",),
+    )
+    async def post(self, *, user: User, body: ExecuteCellRequest) -> None:
+        self.check_code_size(body.code)
+        job = await self.services.execution.run_cell(user, body.session_id, body.cell_id, body.code)
+        self.reply(202, JobResponse(job=JobOut.from_record(job)))
 
-    @allow_unauthenticated
-    async def post(self) -> None:
-        user = await self.authenticated_user()
-        body = self.parse_body(ExecuteSnippetRequest)
-        self._check_size(body.code, body.stdin)
+
+class SnippetHandler(RunHandler):
+    @operation(
+        "Run a snippet in a fresh sandbox",
+        request=ExecuteSnippetRequest,
+        responses={202: JobResponse},
+        rate_limit="execute",
+        tags=("execution",),
+    )
+    async def post(self, *, user: User, body: ExecuteSnippetRequest) -> None:
+        self.check_code_size(body.code, body.stdin)
         job = await self.services.execution.run_snippet(
             user, body.language, body.code, body.stdin, body.session_id
         )
@@ -41,9 +47,10 @@ class SnippetHandler(ExecuteHandler):
 
 
 class JobStatusHandler(CodeCrafterHandler):
-    @allow_unauthenticated
-    async def get(self, job_id: str) -> None:
-        user = await self.authenticated_user()
+    @operation(
+        "Read a job: status, outputs, timings", responses={200: JobResponse}, tags=("execution",)
+    )
+    async def get(self, job_id: str, *, user: User) -> None:
         job = await self.services.execution.get(user, job_id)
         self.reply(200, JobResponse(job=JobOut.from_record(job)))
 

@@ -1,20 +1,30 @@
-"""Health: liveness without auth, for load balancers and orchestrators."""
+"""Health: whether the backends answer, without auth, for load balancers and orchestrators."""
 
 from __future__ import annotations
 
-from jupyter_server.auth.decorator import allow_unauthenticated
+from pydantic import BaseModel
 
 from .base import CodeCrafterHandler
+from .operation import operation
+
+
+class HealthResponse(BaseModel):
+    status: str  # "ok" or "degraded"
+    checks: dict[str, str]  # backend name -> "ok" or the error
 
 
 class HealthHandler(CodeCrafterHandler):
-    @allow_unauthenticated
+    @operation(
+        "Health of this instance and its backends",
+        auth=False,
+        responses={200: HealthResponse, 503: HealthResponse},
+        tags=("operations",),
+    )
     async def get(self) -> None:
         checks = await self.services.health()
         healthy = all(check == "ok" for check in checks.values())
-        self.reply(
-            200 if healthy else 503, {"status": "ok" if healthy else "degraded", "checks": checks}
-        )
+        status = "ok" if healthy else "degraded"
+        self.reply(200 if healthy else 503, HealthResponse(status=status, checks=checks))
 
 
 handlers = [(r"/health", HealthHandler)]

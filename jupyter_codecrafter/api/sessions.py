@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-
 from ..sessions.permissions import Action
-from ..store.records import SessionKind
+from ..store.records import SessionKind, User
 from .base import CodeCrafterHandler
-from .schemas import CreateSessionRequest, SessionOut, SessionResponse
+from .operation import operation
+from .schemas.sessions import CreateSessionRequest, SessionOut, SessionResponse
 
 
 class SessionsHandler(CodeCrafterHandler):
-    @allow_unauthenticated
-    async def post(self) -> None:
-        user = await self.authenticated_user()
-        body = self.parse_body(
-            CreateSessionRequest, max_bytes=self.services.settings.max_content_bytes
-        )
+    @operation(
+        "Create a session",
+        request=CreateSessionRequest,
+        responses={201: SessionResponse},
+        max_body_bytes="max_content_bytes",
+        tags=("sessions",),
+    )
+    async def post(self, *, user: User, body: CreateSessionRequest) -> None:
         session = await self.services.sessions.create(
             user,
             title=body.title,
@@ -30,9 +31,8 @@ class SessionsHandler(CodeCrafterHandler):
 
 
 class SessionHandler(CodeCrafterHandler):
-    @allow_unauthenticated
-    async def get(self, session_id: str) -> None:
-        user = await self.authenticated_user()
+    @operation("Read a session", responses={200: SessionResponse}, tags=("sessions",))
+    async def get(self, session_id: str, *, user: User) -> None:
         session, role = await self.services.sessions.authorize(user, session_id, Action.VIEW)
         self.reply(200, SessionResponse(session=SessionOut.from_record(session, str(role))))
 

@@ -1,0 +1,75 @@
+"""Schemas of the execution endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from ...store.records import Job
+from . import CellId, Identifier, Language, Request
+
+
+class ExecuteCellRequest(Request):
+    session_id: Identifier
+    cell_id: CellId
+    code: str
+
+
+class ExecuteSnippetRequest(Request):
+    language: Language
+    code: str
+    stdin: str = ""
+    session_id: Identifier | None = None
+
+
+class LimitsOut(BaseModel):
+    timeout_s: float
+    memory_mb: int
+    cpus: float
+    pids: int
+    output_bytes: int
+    tmpfs_mb: int
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    language: str
+    session_id: str | None
+    cell_id: str | None
+    outputs: list[dict[str, Any]]
+    execution_count: int | None
+    error: str | None
+    worker: str | None
+    attempts: int
+    limits: LimitsOut
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_record(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            kind=str(job.kind),
+            status=str(job.status),
+            language=job.language,
+            session_id=job.session_id,
+            cell_id=job.cell_id,
+            outputs=job.outputs,
+            execution_count=job.execution_count,
+            error=job.error,
+            worker=job.worker,
+            attempts=job.attempts,
+            limits=LimitsOut.model_validate(job.limits, from_attributes=True),
+            queued_at=job.queued_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+
+
+class JobResponse(BaseModel):
+    job: JobOut
