@@ -10,7 +10,7 @@ from .config import CodeCrafterSettings
 from .services import Services
 
 
-class CodeCrafter(ExtensionApp, CodeCrafterSettings):  # type: ignore[misc]
+class CodeCrafter(ExtensionApp, CodeCrafterSettings):
     """Collaborative, sandboxed coding sessions (``c.CodeCrafter.<setting>``)."""
 
     name = "jupyter_codecrafter"

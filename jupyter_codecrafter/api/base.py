@@ -51,7 +51,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
     """Parse, authorize, call a service, serialize: nothing else belongs in a handler."""
 
     @property
@@ -64,7 +64,7 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[mis
         if self.bearer is None:
             super().check_xsrf_cookie()
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
         await super().prepare()
         await self.services.ready()
         self.set_header("X-Content-Type-Options", "nosniff")

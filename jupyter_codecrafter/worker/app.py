@@ -22,7 +22,7 @@ from ..store.base import create_store
 from .worker import Worker, create_worker
 
 
-class CodeCrafterWorker(Application, CodeCrafterSettings):  # type: ignore[misc]
+class CodeCrafterWorker(Application, CodeCrafterSettings):
     name = "codecrafter-worker"
     version = __version__
     description = __doc__
@@ -37,7 +37,9 @@ class CodeCrafterWorker(Application, CodeCrafterSettings):  # type: ignore[misc]
         if self.config_file:
             self.load_config_file(self.config_file)
         self._apply_environment()
-        logging.basicConfig(level=self.log_level, format="%(asctime)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=self.log.getEffectiveLevel(), format="%(asctime)s %(name)s %(message)s"
+        )
         asyncio.run(self._main())
 
     async def _main(self) -> None:
