@@ -1,0 +1,106 @@
+"""One client's seat in a room: its role, its outgoing queue, what it was told.
+
+Messages to a client go through a bounded queue drained by the client's own task, so a
+slow or dead socket delays nobody else: when its queue is full the client is closed
+(CLOSE_TRY_AGAIN_LATER; a Yjs client reconnects and re-syncs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..store.records import SessionRole
+from .identity import Connection, Identity
+from .protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER, encode_control
+
+log = logging.getLogger("jupyter_codecrafter.rooms")
+
+DEFAULT_SEND_QUEUE = 1024
+CLOSE_TIMEOUT_S = 5.0
+
+READ_ONLY_NOTICE = {
+    "type": "read_only",
+    "message": "You have read-only access to this session; your changes are not saved.",
+}
+
+
+class ClientChannel:
+    def __init__(
+        self,
+        conn: Connection,
+        identity: Identity,
+        role: SessionRole,
+        *,
+        on_lost: Callable[[ClientChannel], None],
+        max_queue: int = DEFAULT_SEND_QUEUE,
+    ) -> None:
+        self.conn = conn
+        self.identity = identity
+        self.role = role
+        self.told_read_only = False
+        self.closed = False
+        self._on_lost = on_lost
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
+        self._sender = asyncio.create_task(self._send_loop(), name="codecrafter-room-send")
+        self._failing: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ClientChannel user={self.identity.user_id} role={self.role}>"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role.rank >= SessionRole.WRITE.rank
+
+    def enqueue(self, message: bytes) -> None:
+        """Queue a message; a client whose queue is full is dropped, never waited for."""
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            if self._failing is None:
+                log.warning("Closing a room connection of user %s: too slow", self.identity.user_id)
+            self._fail(CLOSE_TRY_AGAIN_LATER, "Too slow to keep up; reconnect.")
+
+    def notify_read_only(self) -> None:
+        """Tell a reader, once per connection, that its edits are dropped."""
+        if not self.told_read_only:
+            self.told_read_only = True
+            self.enqueue(encode_control(READ_ONLY_NOTICE))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Stop sending and close the socket (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._sender.cancel()
+        try:
+            await asyncio.wait_for(self.conn.close(code, reason), CLOSE_TIMEOUT_S)
+        except Exception as exc:  # a broken socket is closing anyway
+            log.debug("Closing a room connection failed: %s", type(exc).__name__)
+
+    def abandon(self) -> None:
+        """Stop sending to a socket that is already closed."""
+        self.closed = True
+        self._sender.cancel()
+
+    async def _send_loop(self) -> None:
+        while True:
+            message = await self._queue.get()
+            try:
+                await self.conn.send(message)
+            except Exception as exc:  # any transport failure ends this client only
+                log.info("Room connection lost while sending: %s", type(exc).__name__)
+                self._fail(CLOSE_GOING_AWAY, "Connection lost.")
+                return
+
+    def _fail(self, code: int, reason: str) -> None:
+        if self.closed or self._failing is not None:
+            return
+        self._failing = asyncio.create_task(self._close_and_report(code, reason))
+
+    async def _close_and_report(self, code: int, reason: str) -> None:
+        await self.close(code, reason)
+        self._on_lost(self)

@@ -1,0 +1,243 @@
+"""Keeping one room's document in step across server instances, through the bus.
+
+Every instance that has the room loaded subscribes to ``ROOM_CHANNEL_PREFIX + session_id``.
+A message is an envelope: kind byte, varstring origin instance id, then varbytes parts.
+
+==============  ===================================================================
+kind            parts
+==============  ===================================================================
+UPDATE          a Y update made on the origin instance
+AWARENESS       an awareness update the origin instance accepted
+SYNC_REQUEST    the origin's state vector and delete set
+SYNC_REPLY      the requester's instance id, the update it lacks
+ROLE            JSON ``{"user_id", "role"}`` (role null: access removed)
+CLOSE           JSON ``{"code", "reason"}``: the session is gone
+==============  ===================================================================
+
+Pub/sub may drop messages, so every ``resync_interval_s`` each instance publishes its state
+vector and delete set; an instance that has something the requester lacks answers with
+exactly that diff, and only then. Applying a Y update twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import logging
+from typing import Any, Protocol
+
+from pycrdt import Doc, merge_updates
+
+from ..bus.base import Bus, Subscription
+from ..constants import ROOM_CHANNEL_PREFIX
+from ..errors import CodeCrafterError
+from ..store.records import SessionRole
+from .protocol import ProtocolError, Reader, var_bytes, var_string
+from .yupdates import delete_set_update, has_news
+
+log = logging.getLogger("jupyter_codecrafter.rooms")
+
+
+class Kind(enum.IntEnum):
+    UPDATE = 1
+    AWARENESS = 2
+    SYNC_REQUEST = 3
+    SYNC_REPLY = 4
+    ROLE = 5
+    CLOSE = 6
+
+
+def room_channel(session_id: str) -> str:
+    return ROOM_CHANNEL_PREFIX + session_id
+
+
+def encode_envelope(kind: Kind, origin: str, *parts: bytes) -> bytes:
+    return bytes((kind,)) + var_string(origin) + b"".join(var_bytes(p) for p in parts)
+
+
+def decode_envelope(data: bytes) -> tuple[Kind, str, list[bytes]]:
+    if not data:
+        raise ProtocolError("empty envelope")
+    try:
+        kind = Kind(data[0])
+    except ValueError as exc:
+        raise ProtocolError(f"unknown envelope kind {data[0]}") from exc
+    reader = Reader(data[1:])
+    origin = reader.var_string()
+    parts = []
+    while not reader.done:
+        parts.append(reader.var_bytes())
+    return kind, origin, parts
+
+
+async def publish_role(
+    bus: Bus, session_id: str, instance_id: str, user_id: str, role: SessionRole | None
+) -> None:
+    payload = {"user_id": user_id, "role": None if role is None else role.value}
+    await bus.publish(
+        room_channel(session_id), encode_envelope(Kind.ROLE, instance_id, _json(payload))
+    )
+
+
+async def publish_close(
+    bus: Bus, session_id: str, instance_id: str, code: int, reason: str
+) -> None:
+    payload = {"code": code, "reason": reason}
+    await bus.publish(
+        room_channel(session_id), encode_envelope(Kind.CLOSE, instance_id, _json(payload))
+    )
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class ReplicaHost(Protocol):
+    """What the replica needs from its room."""
+
+    doc: Doc[Any]
+
+    def apply_external(self, update: bytes) -> None: ...
+
+    def apply_remote_awareness(self, instance_id: str, payload: bytes) -> None: ...
+
+    def prune_awareness(self) -> None: ...
+
+    async def apply_role(self, user_id: str, role: SessionRole | None) -> None: ...
+
+    def closed_elsewhere(self, code: int, reason: str) -> None: ...
+
+
+class RoomReplica:
+    def __init__(
+        self,
+        bus: Bus,
+        session_id: str,
+        instance_id: str,
+        host: ReplicaHost,
+        *,
+        resync_interval_s: float,
+    ) -> None:
+        self._bus = bus
+        self._session_id = session_id
+        self._channel = room_channel(session_id)
+        self._instance_id = instance_id
+        self._host = host
+        self._resync_interval_s = resync_interval_s
+        self._outbox: asyncio.Queue[tuple[Kind, tuple[bytes, ...]]] = asyncio.Queue()
+        self._subscription: Subscription | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Subscribe, then start publishing and re-syncing."""
+        await self.subscribe()
+        name = self._session_id
+        self._tasks = [
+            asyncio.create_task(self._publish_loop(), name=f"codecrafter-publish:{name}"),
+            asyncio.create_task(self._resync_loop(), name=f"codecrafter-resync:{name}"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.unsubscribe()
+
+    async def subscribe(self) -> None:
+        if self._subscription is None:
+            self._subscription = await self._bus.subscribe(self._channel, self._on_message)
+
+    async def unsubscribe(self) -> None:
+        """Stop receiving (also what a lost pub/sub connection looks like)."""
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            with contextlib.suppress(CodeCrafterError):
+                await subscription.close()
+
+    def publish_update(self, update: bytes) -> None:
+        self._outbox.put_nowait((Kind.UPDATE, (update,)))
+
+    def publish_awareness(self, payload: bytes) -> None:
+        self._outbox.put_nowait((Kind.AWARENESS, (payload,)))
+
+    def request_resync(self) -> None:
+        doc = self._host.doc
+        self._outbox.put_nowait((Kind.SYNC_REQUEST, (doc.get_state(), delete_set_update(doc))))
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._resync_interval_s)
+            self._host.prune_awareness()
+            self.request_resync()
+
+    async def _publish_loop(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            for kind, parts in _coalesced(batch):
+                await self._publish(kind, *parts)
+
+    async def _publish(self, kind: Kind, *parts: bytes) -> None:
+        try:
+            await self._bus.publish(self._channel, encode_envelope(kind, self._instance_id, *parts))
+        except Exception as exc:  # at-most-once anyway: the periodic re-sync repairs it
+            log.warning("Publishing to room %s failed: %s", self._session_id, exc)
+
+    async def _on_message(self, data: bytes) -> None:
+        try:
+            kind, origin, parts = decode_envelope(data)
+        except ProtocolError as exc:
+            log.warning("Ignoring a malformed message on room %s: %s", self._session_id, exc)
+            return
+        if origin == self._instance_id:
+            return
+        try:
+            await self._dispatch(kind, origin, parts)
+        except (ProtocolError, IndexError, KeyError, TypeError, ValueError) as exc:
+            log.warning(
+                "Ignoring a bad %s message on room %s: %s", kind.name, self._session_id, exc
+            )
+
+    async def _dispatch(self, kind: Kind, origin: str, parts: list[bytes]) -> None:
+        host = self._host
+        if kind is Kind.UPDATE:
+            host.apply_external(parts[0])
+        elif kind is Kind.AWARENESS:
+            host.apply_remote_awareness(origin, parts[0])
+        elif kind is Kind.SYNC_REQUEST:
+            if has_news(host.doc, parts[0], parts[1]):
+                diff = host.doc.get_update(parts[0])
+                await self._publish(Kind.SYNC_REPLY, origin.encode(), diff)
+        elif kind is Kind.SYNC_REPLY:
+            if parts[0].decode() == self._instance_id:
+                host.apply_external(parts[1])
+        elif kind is Kind.ROLE:
+            payload = json.loads(parts[0])
+            role = None if payload["role"] is None else SessionRole(payload["role"])
+            await host.apply_role(str(payload["user_id"]), role)
+        elif kind is Kind.CLOSE:
+            payload = json.loads(parts[0])
+            host.closed_elsewhere(int(payload["code"]), str(payload["reason"]))
+
+
+def _coalesced(
+    batch: list[tuple[Kind, tuple[bytes, ...]]],
+) -> list[tuple[Kind, tuple[bytes, ...]]]:
+    """Runs of consecutive updates merged into one message; everything else kept in order."""
+    out: list[tuple[Kind, tuple[bytes, ...]]] = []
+    run: list[bytes] = []
+    for kind, parts in [*batch, (Kind.CLOSE, ())]:  # the sentinel flushes the last run
+        if kind is Kind.UPDATE:
+            run.append(parts[0])
+            continue
+        if run:
+            out.append((Kind.UPDATE, (merge_updates(*run) if len(run) > 1 else run[0],)))
+            run = []
+        out.append((kind, parts))
+    return out[:-1]
