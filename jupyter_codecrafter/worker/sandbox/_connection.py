@@ -1,0 +1,165 @@
+"""Kernel connection files, socket directories and readiness, shared by the backends.
+
+A kernel listens on ZMQ ipc sockets ``<dir>/k-<port>``. Unix socket paths are limited to
+107 bytes, so the directories are short: ``<runtime_dir>/<8 hex>/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import stat
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from queue import Empty
+from typing import Any, cast
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.connect import KernelConnectionInfo
+
+from ...errors import SandboxError
+
+CONNECTION_FILE = "c.json"
+SOCKET_NAME = "k"
+CHANNEL_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+MAX_SOCKET_PATH_BYTES = 107
+_POLL_S = 0.05
+
+IsAlive = Callable[[], Awaitable[bool]]
+
+
+def default_runtime_dir() -> Path:
+    # A short fixed base: a deep temporary path would overflow the unix socket limit.
+    return Path(f"/tmp/cc-{os.getuid()}")  # noqa: S108 - private (0700, owner checked) and short
+
+
+def ensure_runtime_dir(path: str | Path | None) -> Path:
+    """Create (0700) or check the runtime dir; refuse one we don't own or that is too deep."""
+    root = Path(path) if path else default_runtime_dir()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise SandboxError(f"Runtime dir {root} is not a directory owned by this user.")
+    longest = root / ("0" * 8) / f"{SOCKET_NAME}-{max(CHANNEL_PORTS.values())}"
+    if len(os.fsencode(longest)) > MAX_SOCKET_PATH_BYTES:
+        raise SandboxError(f"Runtime dir {root} is too long for unix sockets; use a shorter one.")
+    return root
+
+
+def make_kernel_dir(runtime_dir: Path) -> Path:
+    path = runtime_dir / secrets.token_hex(4)
+    path.mkdir(mode=0o700)
+    return path
+
+
+def write_connection_file(
+    kernel_dir: Path, ip_inside: str, *, uid: int | None = None
+) -> dict[str, Any]:
+    """Write ``c.json`` for the kernel (``ip_inside``) and return the host's connection info."""
+    info: dict[str, Any] = {
+        "transport": "ipc",
+        "ip": ip_inside,
+        **CHANNEL_PORTS,
+        "key": secrets.token_hex(32),
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "",
+    }
+    path = kernel_dir / CONNECTION_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump(info, file)
+    if uid is not None:
+        os.chown(kernel_dir, uid, uid)
+        os.chown(path, uid, uid)
+    return {**info, "ip": str(kernel_dir / SOCKET_NAME)}
+
+
+def socket_paths(info: dict[str, Any]) -> list[Path]:
+    return [Path(f"{info['ip']}-{info[name]}") for name in CHANNEL_PORTS]
+
+
+async def wait_for_sockets(info: dict[str, Any], *, timeout_s: float, is_alive: IsAlive) -> None:
+    """Wait until every channel's socket exists (as a socket, never a link to follow)."""
+    deadline = time.monotonic() + timeout_s
+    while not all(_is_socket(path) for path in socket_paths(info)):
+        if not await is_alive():
+            raise SandboxError("The kernel exited while starting.")
+        if time.monotonic() > deadline:
+            raise SandboxError(f"The kernel did not open its sockets within {timeout_s:g} s.")
+        await asyncio.sleep(_POLL_S)
+
+
+def _is_socket(path: Path) -> bool:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(mode):
+        raise SandboxError(f"{path.name} in the kernel directory is not a socket.")
+    return True
+
+
+def seal_kernel_dir(kernel_dir: Path) -> None:
+    """Make the directory root's again once the sockets exist.
+
+    The sandbox user can then no longer replace a socket with a symlink, so the host never
+    follows a path planted by the sandbox when it (re)connects.
+    """
+    os.chown(kernel_dir, os.getuid(), os.getgid())
+    os.chmod(kernel_dir, 0o755)  # noqa: S103 - the sandbox user must still reach its sockets
+
+
+def make_client(info: dict[str, Any]) -> AsyncKernelClient:
+    client = AsyncKernelClient()
+    client.load_connection_info(cast(KernelConnectionInfo, info))
+    client.start_channels(hb=False)
+    return client
+
+
+async def wait_until_ready(
+    client: AsyncKernelClient, *, timeout_s: float, is_alive: IsAlive
+) -> None:
+    """Wait for a kernel_info reply and for IOPub to deliver (its subscription is set up)."""
+    deadline = time.monotonic() + timeout_s
+    while not await _answers_kernel_info(client):
+        if not await is_alive():
+            raise SandboxError("The kernel exited while starting.")
+        if time.monotonic() > deadline:
+            raise SandboxError(f"The kernel did not answer within {timeout_s:g} s.")
+    await _flush_iopub(client)
+
+
+async def _answers_kernel_info(client: AsyncKernelClient) -> bool:
+    msg_id = client.kernel_info()
+    try:
+        while True:
+            reply = await client.get_shell_msg(timeout=1.0)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        # The reply came on shell; IOPub is subscribed once it shows this request's status.
+        while True:
+            msg = await client.get_iopub_msg(timeout=0.5)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+    except Empty:
+        return False
+
+
+async def _flush_iopub(client: AsyncKernelClient) -> None:
+    try:
+        while True:
+            await client.get_iopub_msg(timeout=0.05)
+    except Empty:
+        return
+
+
+async def check_ready(info: dict[str, Any], *, timeout_s: float, is_alive: IsAlive) -> None:
+    """Connect a short-lived client and wait until the kernel answers."""
+    client = make_client(info)
+    try:
+        await wait_until_ready(client, timeout_s=timeout_s, is_alive=is_alive)
+    finally:
+        client.stop_channels()

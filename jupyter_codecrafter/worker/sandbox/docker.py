@@ -1,0 +1,344 @@
+"""Docker sandboxes: every kernel and every one-shot run in its own hardened container.
+
+Each container has no network, a read-only root, a sized tmpfs at /tmp (also HOME), memory
+(no swap), pids and CPU limits, all capabilities dropped, no-new-privileges, uid 1000, a
+tiny init (docker-init) as PID 1 so signals and zombies are handled, and only the
+environment given here. Containers are labelled so leftovers of a crashed worker can be
+found and removed (:meth:`DockerSandbox.cleanup_orphans`).
+
+A kernel's ZMQ ipc sockets live in a short host directory mounted at ``/k``. Once the
+sockets exist the directory is handed back to root, so the sandbox cannot swap a socket
+for a symlink that the host would follow.
+
+The docker SDK is synchronous; its calls run in threads and its errors become
+:class:`SandboxError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests
+from docker.types import LogConfig, Mount, Ulimit
+
+from ...errors import SandboxError
+from ...store.records import Limits
+from ._connection import (
+    SOCKET_NAME,
+    check_ready,
+    ensure_runtime_dir,
+    make_kernel_dir,
+    seal_kernel_dir,
+    wait_for_sockets,
+    write_connection_file,
+)
+from ._runs import CappedOutput, Language, pick_language, run_status
+from .base import KernelSandbox, RunResult, Sandbox
+
+T = TypeVar("T")
+
+SANDBOX_UID = 1000
+MOUNT = "/k"
+SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the container: its own sized tmpfs
+LABEL = "codecrafter.sandbox"
+LABEL_KERNEL = "codecrafter.kernel"
+LABEL_RUN = "codecrafter.run"
+LABEL_WORKER = "codecrafter.worker"
+LABEL_DIR = "codecrafter.dir"
+KERNEL_COMMAND = ("python3", "-m", "ipykernel_launcher", "-f", f"{MOUNT}/c.json")
+ENVIRONMENT = {
+    "HOME": SANDBOX_TMP,
+    "TMPDIR": SANDBOX_TMP,
+    "LANG": "C.UTF-8",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+LANGUAGES = {
+    "python": Language("python", "main.py", ("python3",)),
+    "bash": Language("bash", "main.sh", ("bash",)),
+}
+_DOCKER_ERRORS = (docker.errors.DockerException, requests.RequestException)
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a docker SDK call in a thread; its errors become SandboxError."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except docker.errors.ImageNotFound as exc:
+        raise SandboxError(
+            f"Sandbox image not found ({exc.explanation}); build it with "
+            "scripts/build-sandbox-image.sh."
+        ) from exc
+    except _DOCKER_ERRORS as exc:
+        raise SandboxError(f"Docker failed: {exc}") from exc
+
+
+def hardening(limits: Limits, labels: dict[str, str]) -> dict[str, Any]:
+    """The container options every sandbox gets, kernel or run."""
+    memory = f"{limits.memory_mb}m"
+    return {
+        "network_mode": "none",
+        "read_only": True,
+        "tmpfs": {SANDBOX_TMP: f"size={limits.tmpfs_mb}m,mode=1777,nosuid,nodev"},
+        "mem_limit": memory,
+        "memswap_limit": memory,  # the same value: no swap beyond the memory limit
+        "pids_limit": limits.pids,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "ulimits": [Ulimit(name="nofile", soft=1024, hard=1024)],
+        "environment": dict(ENVIRONMENT),
+        "working_dir": SANDBOX_TMP,
+        "hostname": "sandbox",
+        "labels": {LABEL: "1", **labels},
+        "init": True,  # docker-init as PID 1: forwards SIGINT to the kernel, reaps zombies
+        "auto_remove": False,  # kept until removed, so OOMKilled can be read
+    }
+
+
+def _remove(container: Any) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)
+
+
+class DockerKernel(KernelSandbox):
+    """An ipykernel in its own container."""
+
+    def __init__(
+        self, sandbox: DockerSandbox, container: Any, kernel_dir: Path, info: dict[str, Any]
+    ) -> None:
+        self.id = kernel_dir.name
+        self._sandbox = sandbox
+        self._container = container
+        self._dir = kernel_dir
+        self._info = info
+        self._stopped = False
+
+    @property
+    def connection_info(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    async def _state(self) -> dict[str, Any]:
+        try:
+            await call(self._container.reload)
+        except SandboxError as exc:
+            if isinstance(exc.__cause__, docker.errors.NotFound):
+                return {}
+            raise
+        state: dict[str, Any] = self._container.attrs["State"]
+        return state
+
+    async def is_alive(self) -> bool:
+        if self._stopped:
+            return False
+        return bool((await self._state()).get("Running"))
+
+    async def was_oom_killed(self) -> bool:
+        return bool((await self._state()).get("OOMKilled"))
+
+    async def interrupt(self) -> None:
+        if not self._stopped:
+            await call(self._container.kill, signal="SIGINT")
+
+    async def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        await wait_for_sockets(self._info, timeout_s=timeout_s, is_alive=self.is_alive)
+        seal_kernel_dir(self._dir)
+        remaining_s = max(deadline - time.monotonic(), 1.0)
+        await check_ready(self._info, timeout_s=remaining_s, is_alive=self.is_alive)
+
+    async def logs_tail(self, limit_bytes: int = 4000) -> str:
+        try:
+            logs: bytes = await call(self._container.logs, tail=50)
+        except SandboxError:
+            return ""
+        return logs[-limit_bytes:].decode("utf-8", errors="replace")
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._sandbox._kernels.discard(self)
+        try:
+            await call(_remove, self._container)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, self._dir, ignore_errors=True)
+
+
+class DockerSandbox(Sandbox):
+    """Kernels and runs in hardened containers of ``image``."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str,
+        *,
+        client: Any = None,
+        runtime_dir: str | None = None,
+        worker_id: str | None = None,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.image = image
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.start_timeout_s = start_timeout_s
+        self._client = client if client is not None else _client_from_env()
+        self._runtime_dir = ensure_runtime_dir(runtime_dir)
+        self._kernels: set[DockerKernel] = set()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(LANGUAGES)
+
+    def _labels(self, kind: str, name: str, host_dir: Path) -> dict[str, str]:
+        return {kind: name, LABEL_WORKER: self.worker_id, LABEL_DIR: str(host_dir)}
+
+    async def start_kernel(self, limits: Limits) -> DockerKernel:
+        kernel_dir = make_kernel_dir(self._runtime_dir)
+        try:
+            info = write_connection_file(kernel_dir, f"{MOUNT}/{SOCKET_NAME}", uid=SANDBOX_UID)
+            container = await call(
+                self._client.containers.run,
+                self.image,
+                list(KERNEL_COMMAND),
+                detach=True,
+                mounts=[Mount(MOUNT, str(kernel_dir), type="bind")],
+                log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+                **hardening(limits, self._labels(LABEL_KERNEL, kernel_dir.name, kernel_dir)),
+            )
+        except BaseException:
+            shutil.rmtree(kernel_dir, ignore_errors=True)
+            raise
+        kernel = DockerKernel(self, container, kernel_dir, info)
+        self._kernels.add(kernel)
+        await _ready_or_stop(kernel, self.start_timeout_s)
+        return kernel
+
+    async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
+        lang = pick_language(LANGUAGES, language)
+        run_dir = make_kernel_dir(self._runtime_dir)
+        try:
+            _write_program(run_dir, lang, code, stdin)
+            return await self._run_in(run_dir, lang, limits)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+
+    async def _run_in(self, run_dir: Path, lang: Language, limits: Limits) -> RunResult:
+        # stdin comes from a file so a large stdin can't deadlock against the program's output.
+        script = f'exec "$@" < {MOUNT}/stdin'
+        command = ["sh", "-c", script, "sh", *lang.command, f"{MOUNT}/{lang.filename}"]
+        container = await call(
+            self._client.containers.create,
+            self.image,
+            command,
+            mounts=[Mount(MOUNT, str(run_dir), type="bind", read_only=True)],
+            log_config=LogConfig(type="none"),  # output is read by attach, never kept on disk
+            **hardening(limits, self._labels(LABEL_RUN, run_dir.name, run_dir)),
+        )
+        try:
+            return await self._attach_and_wait(container, limits)
+        finally:
+            await call(_remove, container)
+
+    async def _attach_and_wait(self, container: Any, limits: Limits) -> RunResult:
+        stream = await call(_attach, self._client.api, container.id)
+        output = CappedOutput(limits.output_bytes)
+        started = time.monotonic()
+        try:
+            await call(container.start)
+            reader = asyncio.ensure_future(asyncio.to_thread(_read_stream, stream, output))
+            done, _ = await asyncio.wait({reader}, timeout=limits.timeout_s)
+        finally:
+            # First: while output waits unread, the daemon can neither kill nor finish it.
+            stream.close()
+        timed_out = not done
+        if timed_out or output.exceeded:
+            await call(_kill, container)
+        await reader
+        exit_code = (await call(container.wait, timeout=30))["StatusCode"]
+        duration_s = time.monotonic() - started
+        await call(container.reload)
+        oom = bool(container.attrs["State"].get("OOMKilled")) and not timed_out
+        status = run_status(exit_code, timed_out=timed_out, output=output, oom_killed=oom)
+        return RunResult(
+            status, exit_code, output.text("stdout"), output.text("stderr"), duration_s
+        )
+
+    async def close(self) -> None:
+        await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
+
+    @classmethod
+    async def cleanup_orphans(cls, client: Any = None, *, worker_id: str | None = None) -> int:
+        """Remove sandbox containers (and their host dirs) left by a worker that died.
+
+        With ``worker_id``, only that worker's; without, every sandbox on this daemon (call it
+        only where no other worker shares the daemon). Returns how many were removed.
+        """
+        client = client if client is not None else _client_from_env()
+        label = f"{LABEL_WORKER}={worker_id}" if worker_id else LABEL
+        containers = await call(client.containers.list, all=True, filters={"label": label})
+        for container in containers:
+            await call(_remove, container)
+            host_dir = container.labels.get(LABEL_DIR)
+            if host_dir:
+                await asyncio.to_thread(shutil.rmtree, host_dir, ignore_errors=True)
+        return len(containers)
+
+
+def _client_from_env() -> Any:
+    try:
+        return docker.from_env()
+    except _DOCKER_ERRORS as exc:
+        raise SandboxError(f"Docker is not reachable: {exc}") from exc
+
+
+async def _ready_or_stop(kernel: DockerKernel, timeout_s: float) -> None:
+    try:
+        await kernel.wait_ready(timeout_s)
+    except BaseException as exc:
+        logs = await kernel.logs_tail()
+        await kernel.stop()
+        if isinstance(exc, SandboxError):
+            raise SandboxError(exc.message, details={"kernel_log": logs}) from exc
+        raise
+
+
+def _write_program(run_dir: Path, lang: Language, code: str, stdin: str) -> None:
+    # Readable by the sandbox user, and mounted read-only.
+    os.chmod(run_dir, 0o755)  # noqa: S103 - read by the sandbox user, never written
+    for name, text in ((lang.filename, code), ("stdin", stdin)):
+        path = run_dir / name
+        path.write_text(text, encoding="utf-8")
+        os.chmod(path, 0o644)
+
+
+def _attach(api: Any, container_id: str) -> Any:
+    """Attach to a created container's stdout and stderr, before it starts."""
+    stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+    # The SDK leaves the client's read timeout on attach sockets, so a program silent for
+    # longer would look finished; its log streams disable it the same way.
+    api._disable_socket_timeout(api._get_raw_response_socket(stream._response))
+    return stream
+
+
+def _read_stream(stream: Iterable[tuple[bytes | None, bytes | None]], output: CappedOutput) -> None:
+    for stdout, stderr in stream:
+        if stdout and not output.add("stdout", stdout):
+            return
+        if stderr and not output.add("stderr", stderr):
+            return
+
+
+def _kill(container: Any) -> None:
+    with contextlib.suppress(docker.errors.APIError):  # already exited: nothing to stop
+        container.kill()

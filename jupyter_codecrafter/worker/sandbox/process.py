@@ -1,0 +1,338 @@
+"""Process sandboxes: kernels and runs as child processes with resource limits.
+
+For hosts without Docker (Binder, a laptop). This is a resource fence, NOT a security
+boundary: the code runs as the worker's own user, sees the same filesystem and network, and
+can read whatever that user can. Use the Docker backend whenever users are not trusted.
+
+What is enforced, per child (its own session and process group, scrubbed environment with
+only PATH, HOME, TMPDIR and LANG, cwd a private temporary directory removed at the end):
+
+- memory: ``RLIMIT_DATA`` = ``memory_mb`` (heap and private writable mappings; an
+  allocation beyond it fails, which Python reports as ``MemoryError``). ``RLIMIT_AS`` is not
+  used: an idle ipykernel reserves over 600 MiB of address space it never touches.
+- file size: ``RLIMIT_FSIZE`` = ``tmpfs_mb``; open files: ``RLIMIT_NOFILE``.
+- CPU: ``RLIMIT_CPU`` on one-shot runs (a bit above the wall-clock timeout); not on kernels,
+  whose CPU time adds up over their life (the per-execution timeout interrupts them instead).
+- processes: ``RLIMIT_NPROC`` counts every process of the user, so it is set to what the user
+  already runs plus ``pids``; the kernel ignores it for root, so running as root there is no
+  process limit. Every process left in the run's process group is killed when it ends; a
+  process that starts a new session escapes that.
+- wall-clock timeout and output cap as in the Docker backend. Not enforced: network, tmpfs
+  size (files go to the real disk, bounded per file only), CPU share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ...errors import SandboxError
+from ...store.records import Limits
+from ._connection import (
+    CONNECTION_FILE,
+    SOCKET_NAME,
+    check_ready,
+    ensure_runtime_dir,
+    make_kernel_dir,
+    wait_for_sockets,
+    write_connection_file,
+)
+from ._runs import CappedOutput, Language, pick_language, run_status
+from .base import KernelSandbox, RunResult, Sandbox
+
+_MIB = 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
+_KERNEL_NOFILE = 1024
+_RUN_NOFILE = 256
+_DRAIN_S = 2.0
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def _languages() -> dict[str, Language]:
+    languages = {"python": Language("python", "main.py", (sys.executable,))}
+    bash = shutil.which("bash", path=_PATH)
+    if bash:
+        languages["bash"] = Language("bash", "main.sh", (bash,))
+    return languages
+
+
+def environment(home: Path) -> dict[str, str]:
+    """The whole environment of a child: nothing of the worker's leaks in."""
+    return {"PATH": _PATH, "HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8"}
+
+
+def _user_tasks() -> int:
+    """Processes and threads of this user (what RLIMIT_NPROC counts)."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count
+
+
+def rlimits(limits: Limits, *, cpu_s: int | None, nofile: int) -> Callable[[], None]:
+    """A preexec function applying ``limits`` in the child before it execs."""
+    values = {
+        resource.RLIMIT_DATA: limits.memory_mb * _MIB,
+        resource.RLIMIT_FSIZE: limits.tmpfs_mb * _MIB,
+        resource.RLIMIT_NOFILE: nofile,
+    }
+    if cpu_s is not None:
+        values[resource.RLIMIT_CPU] = cpu_s
+    if os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
+        values[resource.RLIMIT_NPROC] = _user_tasks() + limits.pids
+
+    def apply() -> None:
+        for which, value in values.items():
+            resource.setrlimit(which, (value, value))
+
+    return apply
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class ProcessKernel(KernelSandbox):
+    """An ipykernel in a child process."""
+
+    def __init__(
+        self,
+        sandbox: ProcessSandbox,
+        process: subprocess.Popen[bytes],
+        kernel_dir: Path,
+        info: dict[str, Any],
+    ) -> None:
+        self.id = kernel_dir.name
+        self._sandbox = sandbox
+        self._process = process
+        self._dir = kernel_dir
+        self._info = info
+        self._stopped = False
+
+    @property
+    def connection_info(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    async def is_alive(self) -> bool:
+        return not self._stopped and self._process.poll() is None
+
+    async def was_oom_killed(self) -> bool:
+        # Without a memory cgroup the only trace is the kernel OOM killer's SIGKILL, which
+        # this class never sends while the kernel is meant to be running.
+        return not self._stopped and self._process.poll() == -signal.SIGKILL
+
+    async def interrupt(self) -> None:
+        if await self.is_alive():
+            os.kill(self._process.pid, signal.SIGINT)
+
+    async def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        await wait_for_sockets(self._info, timeout_s=timeout_s, is_alive=self.is_alive)
+        remaining_s = max(deadline - time.monotonic(), 1.0)
+        await check_ready(self._info, timeout_s=remaining_s, is_alive=self.is_alive)
+
+    def log_tail(self, limit_bytes: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            data = (self._dir / "log").read_bytes()
+            return data[-limit_bytes:].decode("utf-8", errors="replace")
+        return ""
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._sandbox._kernels.discard(self)
+        _kill_group(self._process.pid)
+        await asyncio.to_thread(self._process.wait)
+        await asyncio.to_thread(shutil.rmtree, self._dir, ignore_errors=True)
+
+
+class ProcessSandbox(Sandbox):
+    """Kernels and runs as rlimited child processes (see the module docstring)."""
+
+    name = "process"
+
+    def __init__(self, *, runtime_dir: str | None = None, start_timeout_s: float = 60.0) -> None:
+        self.start_timeout_s = start_timeout_s
+        self._runtime_dir = ensure_runtime_dir(runtime_dir)
+        self._languages = _languages()
+        self._kernels: set[ProcessKernel] = set()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._languages)
+
+    async def start_kernel(self, limits: Limits) -> ProcessKernel:
+        kernel_dir = make_kernel_dir(self._runtime_dir)
+        try:
+            info = write_connection_file(kernel_dir, str(kernel_dir / SOCKET_NAME))
+            process = self._spawn_kernel(kernel_dir, limits)
+        except BaseException:
+            shutil.rmtree(kernel_dir, ignore_errors=True)
+            raise
+        kernel = ProcessKernel(self, process, kernel_dir, info)
+        self._kernels.add(kernel)
+        try:
+            await kernel.wait_ready(self.start_timeout_s)
+        except BaseException as exc:
+            log = kernel.log_tail()
+            await kernel.stop()
+            if isinstance(exc, SandboxError):
+                raise SandboxError(exc.message, details={"kernel_log": log}) from exc
+            raise
+        return kernel
+
+    def _spawn_kernel(self, kernel_dir: Path, limits: Limits) -> subprocess.Popen[bytes]:
+        home = kernel_dir / "h"
+        home.mkdir(mode=0o700)
+        command = [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            str(kernel_dir / CONNECTION_FILE),
+        ]
+        with open(kernel_dir / "log", "wb") as log:
+            try:
+                return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+                    command,
+                    cwd=home,
+                    env=environment(home),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=rlimits(limits, cpu_s=None, nofile=_KERNEL_NOFILE),
+                )
+            except OSError as exc:
+                raise SandboxError(f"Could not start a kernel process: {exc}") from exc
+
+    async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
+        lang = pick_language(self._languages, language)
+        workdir = Path(tempfile.mkdtemp(prefix="run-", dir=self._runtime_dir))
+        try:
+            (workdir / lang.filename).write_text(code, encoding="utf-8")
+            return await _run_process(workdir, [*lang.command, lang.filename], stdin, limits)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
+
+
+async def _run_process(workdir: Path, command: list[str], stdin: str, limits: Limits) -> RunResult:
+    cpu_s = int(limits.timeout_s) + 2
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=workdir,
+            env=environment(workdir),
+            start_new_session=True,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            preexec_fn=rlimits(limits, cpu_s=cpu_s, nofile=_RUN_NOFILE),
+        )
+    except OSError as exc:
+        raise SandboxError(f"Could not start the program: {exc}") from exc
+    started = time.monotonic()
+    output = CappedOutput(limits.output_bytes)
+    timed_out = await _supervise(process, stdin.encode(), output, limits.timeout_s)
+    exit_code = process.returncode
+    killed_here = timed_out or output.exceeded
+    status = run_status(
+        exit_code,
+        timed_out=timed_out or exit_code == -signal.SIGXCPU,
+        output=output,
+        oom_killed=not killed_here and _ran_out_of_memory(exit_code, output),
+    )
+    return RunResult(
+        status, exit_code, output.text("stdout"), output.text("stderr"), time.monotonic() - started
+    )
+
+
+async def _supervise(
+    process: asyncio.subprocess.Process, stdin: bytes, output: CappedOutput, timeout_s: float
+) -> bool:
+    """Feed stdin, read output under the cap, kill on timeout; True when it timed out."""
+    assert process.stdout and process.stderr and process.stdin  # noqa: PT018 - all piped above
+    exceeded = asyncio.Event()
+    readers = [
+        asyncio.ensure_future(_read(process.stdout, "stdout", output, exceeded)),
+        asyncio.ensure_future(_read(process.stderr, "stderr", output, exceeded)),
+    ]
+    writer = asyncio.ensure_future(_write(process.stdin, stdin))
+    # Not process.wait(): it also waits for the pipes, which a background child may hold.
+    exited = asyncio.ensure_future(_exited(process.pid))
+    stop = asyncio.ensure_future(exceeded.wait())
+    done, _ = await asyncio.wait(
+        {exited, stop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+    )
+    _kill_group(process.pid)  # the program, or whatever it left running in its group
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), _DRAIN_S)
+    # What is still in the pipes; bounded, as a process that left the group may hold them.
+    await asyncio.wait(readers, timeout=_DRAIN_S)
+    for task in (*readers, writer, stop, exited):
+        task.cancel()
+    await asyncio.gather(*readers, writer, stop, exited, return_exceptions=True)
+    return not done
+
+
+async def _exited(pid: int) -> None:
+    """Wait until process ``pid`` exits (its pidfd becomes readable), without reaping it."""
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+    pidfd = os.pidfd_open(pid)
+    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+    try:
+        await exited
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
+async def _read(
+    stream: asyncio.StreamReader, name: str, output: CappedOutput, exceeded: asyncio.Event
+) -> None:
+    while chunk := await stream.read(_READ_CHUNK_BYTES):
+        if not output.add(name, chunk):
+            exceeded.set()
+            return
+
+
+async def _write(stream: asyncio.StreamWriter, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):  # the program may exit without reading stdin
+        stream.write(data)
+        await stream.drain()
+        stream.close()
+
+
+def _ran_out_of_memory(exit_code: int | None, output: CappedOutput) -> bool:
+    if exit_code in (0, None):
+        return False
+    if exit_code == -signal.SIGKILL:
+        return True  # the OOM killer (the caller has ruled out our own kills)
+    lines = output.text("stderr").strip().splitlines()
+    last = lines[-1] if lines else ""
+    return last.startswith("MemoryError") or "Cannot allocate memory" in last

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Build the sandbox image offline: a minimal Debian root (debootstrap) with python3 and
+# ipykernel, imported into Docker. No base image is pulled, so this works on hosts that
+# reach only a Debian package mirror.
+#
+#   CODECRAFTER_SANDBOX_IMAGE   image name (default codecrafter-sandbox:latest)
+#   CODECRAFTER_DEBIAN_MIRROR   Debian mirror (default: the one in this machine's apt sources)
+#   CODECRAFTER_DEBIAN_SUITE    Debian suite (default bookworm)
+#   CODECRAFTER_SANDBOX_PACKAGES  comma-separated packages (default: python3 and ipykernel)
+#   CODECRAFTER_REBUILD=1       rebuild even if the image exists
+#
+# Idempotent: an existing image is reused. Quiet on success; on failure the log is shown.
+set -euo pipefail
+
+IMAGE="${CODECRAFTER_SANDBOX_IMAGE:-codecrafter-sandbox:latest}"
+SUITE="${CODECRAFTER_DEBIAN_SUITE:-bookworm}"
+# Explicit packages, no recommends. debootstrap resolves Depends but not virtual packages,
+# so the providers of the two virtual ones in ipykernel's tree are named here
+# (python3-zmq needs python3-cffi-backend-api-*, gdb's highlighter libboost-regex*-icu*).
+PACKAGES="${CODECRAFTER_SANDBOX_PACKAGES:-python3,python3-ipykernel,python3-cffi-backend,libboost-regex1.74.0,ca-certificates}"
+SANDBOX_UID=1000
+
+die() { echo "build-sandbox-image: $*" >&2; exit 1; }
+
+# The mirror of the suite itself (not -security/-updates), from deb822 or one-line sources.
+apt_mirror() {
+    local file
+    for file in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$file" ] || continue
+        awk -v suite="$SUITE" '
+            /^[[:space:]]*$/ { if (uri != "" && ok) { print uri; exit } uri = ""; ok = 0; next }
+            /^URIs:/ { uri = $2 }
+            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok = 1 }
+            END { if (uri != "" && ok) print uri }
+        ' "$file" | head -n1
+    done
+    if [ -e /etc/apt/sources.list ]; then
+        # deb [options] URI suite components...
+        sed -E 's/\[[^]]*\]//' /etc/apt/sources.list \
+            | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2; exit }'
+    fi
+}
+
+if [ "${CODECRAFTER_REBUILD:-0}" != "1" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    exit 0
+fi
+
+command -v docker >/dev/null || die "docker is not installed"
+docker info >/dev/null 2>&1 || die "the Docker daemon does not answer (docker info failed)"
+command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
+[ "$(id -u)" = 0 ] || die "debootstrap needs root"
+
+MIRROR="${CODECRAFTER_DEBIAN_MIRROR:-$(apt_mirror | head -n1)}"
+[ -n "$MIRROR" ] || die "no Debian mirror for '$SUITE' in the apt sources; set CODECRAFTER_DEBIAN_MIRROR"
+
+WORK="$(mktemp -d /var/tmp/codecrafter-sandbox.XXXXXX)"
+LOG="$WORK/build.log"
+ROOT="$WORK/root"
+cleanup() { rm -rf "$WORK"; }
+fail() {
+    echo "build-sandbox-image: $1 failed; last lines of the log:" >&2
+    tail -n 30 "$LOG" >&2 || true
+    if [ -e "$ROOT/debootstrap/debootstrap.log" ]; then
+        echo "build-sandbox-image: last lines of debootstrap.log:" >&2
+        tail -n 30 "$ROOT/debootstrap/debootstrap.log" >&2
+    fi
+    exit 1
+}
+trap cleanup EXIT
+
+debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOT" "$MIRROR" >"$LOG" 2>&1 \
+    || fail "debootstrap"
+
+# The unprivileged user the sandboxes run as; home is the tmpfs.
+echo "sandbox:x:$SANDBOX_UID:$SANDBOX_UID:sandbox:/tmp:/bin/bash" >>"$ROOT/etc/passwd"
+echo "sandbox:x:$SANDBOX_UID:" >>"$ROOT/etc/group"
+echo "sandbox:!:19000::::::" >>"$ROOT/etc/shadow"
+
+# What the running image never needs: package caches, docs, manuals.
+rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* \
+    "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/*
+
+tar --numeric-owner -C "$ROOT" -c . | docker import \
+    --change "USER $SANDBOX_UID:$SANDBOX_UID" \
+    --change "WORKDIR /tmp" \
+    --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" \
+    --change "ENV HOME=/tmp" \
+    --change "ENV LANG=C.UTF-8" \
+    --change "ENV PYTHONDONTWRITEBYTECODE=1" \
+    --change 'CMD ["python3"]' \
+    --message "codecrafter sandbox ($SUITE, debootstrap)" \
+    - "$IMAGE" >>"$LOG" 2>&1 || fail "docker import"
+
+docker run --rm --network none "$IMAGE" python3 -c "import ipykernel" >>"$LOG" 2>&1 \
+    || fail "checking the image (import ipykernel)"
