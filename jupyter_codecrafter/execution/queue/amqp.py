@@ -1,0 +1,342 @@
+"""The RabbitMQ job queue, through aio-pika.
+
+The connection is robust: when the broker restarts, aio-pika reconnects, declares the queues
+again and resumes the consumers. Operations attempted meanwhile fail with QueueError after
+``operation_timeout_s`` rather than hang. See ``_amqp_topology`` for the exchanges and queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    ConsumerTag,
+    DeliveryMode,
+)
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
+from pamqp.commands import Basic
+
+from ...errors import BadRequest, QueueError, QueueFull
+from ._amqp_topology import Topology, delivery_count
+from ._options import QueueOptions
+from .base import (
+    DeadLetterHandler,
+    Delivery,
+    EventHandler,
+    JobHandler,
+    JobMessage,
+    JobQueue,
+)
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_RETRY_DELAY_S = 1.0  # before a failed dead-letter handler sees the job again
+_EVENTS_PREFETCH = 256
+_DEAD_LETTER_PREFETCH = 16
+_RECONNECT_INTERVAL_S = 1.0
+
+
+@contextlib.contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turn aio-pika's and aiormq's errors into QueueError (QueueFull for a rejected publish)."""
+    try:
+        yield
+    except DeliveryError as exc:
+        if isinstance(exc.frame, Basic.Nack):  # x-overflow: reject-publish
+            raise QueueFull() from exc
+        raise QueueError(f"RabbitMQ refused to {action}: {exc}") from exc
+    except TimeoutError as exc:
+        raise QueueError(f"RabbitMQ did not answer in time ({action}).") from exc
+    except (AMQPError, ChannelInvalidStateError, OSError) as exc:
+        raise QueueError(f"RabbitMQ failed to {action}: {type(exc).__name__}: {exc}") from exc
+
+
+class AmqpQueue(JobQueue):
+    """Jobs and events on RabbitMQ; ``namespace`` prefixes every queue and exchange name."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_length: int = 10_000,
+        delivery_limit: int = 3,
+        worker_queue_ttl_s: float = 30.0,
+        namespace: str = "",
+        close_timeout_s: float = 10.0,
+        operation_timeout_s: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._options = QueueOptions(
+            max_length, delivery_limit, worker_queue_ttl_s, namespace, close_timeout_s
+        )
+        self._topology = Topology(self._options)
+        self._timeout_s = operation_timeout_s
+        self._start_lock = asyncio.Lock()
+        self._connection: AbstractRobustConnection | None = None
+        self._publisher: AbstractRobustChannel | None = None  # publisher confirms on
+        self._jobs_exchange: AbstractExchange | None = None
+        self._consumers: list[tuple[AbstractQueue, ConsumerTag]] = []
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._event_dispatchers: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def _operation(self, action: str) -> AsyncIterator[None]:
+        """Bound a broker operation in time and translate its errors."""
+        with _translated(action):
+            async with asyncio.timeout(self._timeout_s):
+                yield
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._closed = False
+        async with self._start_lock:
+            if self._connection is not None:
+                return
+            async with self._operation("connect"):
+                connection = await aio_pika.connect_robust(
+                    self._url,
+                    reconnect_interval=_RECONNECT_INTERVAL_S,
+                    client_properties={"connection_name": "codecrafter"},
+                )
+            try:
+                async with self._operation("declare the job queues"):
+                    publisher = await connection.channel(
+                        publisher_confirms=True, on_return_raises=True
+                    )
+                    self._jobs_exchange = await self._topology.declare(publisher)
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection, self._publisher = connection, publisher
+
+    async def close(self) -> None:
+        self._closed = True
+        await self.stop_consuming()
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=self._options.close_timeout_s)
+        # Handlers still running lose their deliveries: the broker redelivers those jobs.
+        await _cancel_all([*self._in_flight, *self._event_dispatchers])
+        self._event_dispatchers.clear()
+        connection, self._connection = self._connection, None
+        self._publisher = self._jobs_exchange = None
+        if connection is not None:
+            with contextlib.suppress(AMQPError, ChannelInvalidStateError, OSError, TimeoutError):
+                async with asyncio.timeout(self._timeout_s):
+                    await connection.close()
+
+    async def ping(self) -> None:
+        await self.pending()
+
+    async def _connected(self) -> AbstractRobustConnection:
+        """The connection, opened on first use; QueueError once closed."""
+        if self._closed:
+            raise QueueError("The job queue is closed.")
+        await self.start()
+        if self._connection is None:
+            raise QueueError("The job queue is closed.")
+        return self._connection
+
+    async def _publishing(self) -> tuple[AbstractRobustChannel, AbstractExchange]:
+        """The channel with publisher confirms, and the jobs exchange."""
+        await self._connected()
+        if self._publisher is None or self._jobs_exchange is None:
+            raise QueueError("The job queue is closed.")
+        return self._publisher, self._jobs_exchange
+
+    async def _channel(self, prefetch: int) -> AbstractRobustChannel:
+        connection = await self._connected()
+        async with self._operation("open a channel"):
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=prefetch)
+        return channel
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def enqueue(self, message: JobMessage, *, worker_id: str | None = None) -> None:
+        publisher, jobs_exchange = await self._publishing()
+        if worker_id is not None:
+            async with self._operation("enqueue a job"):
+                try:
+                    await publisher.default_exchange.publish(
+                        _job_body(message),
+                        routing_key=self._topology.worker_queue(worker_id),
+                        mandatory=True,
+                    )
+                    return
+                except PublishError:
+                    pass  # that worker's queue is gone with the worker: any worker will do
+        async with self._operation("enqueue a job"):
+            await jobs_exchange.publish(
+                _job_body(message), routing_key=self._topology.jobs_queue, mandatory=True
+            )
+
+    async def consume(self, worker_id: str, handler: JobHandler, *, prefetch: int) -> None:
+        if prefetch < 1:
+            raise ValueError(f"prefetch must be at least 1, got {prefetch!r}")
+        channel = await self._channel(prefetch)
+        # Each queue's consumer may hold ``prefetch`` deliveries; the slots keep the handlers
+        # running at once to ``prefetch`` in all.
+        callback = functools.partial(self._on_job, handler, asyncio.Semaphore(prefetch))
+        async with self._operation("consume jobs"):
+            own = await self._topology.declare_worker_queue(channel, worker_id)
+            shared = await self._topology.declare_jobs_queue(channel)
+            for queue in (own, shared):
+                self._consumers.append((queue, await queue.consume(callback)))
+
+    async def _on_job(
+        self, handler: JobHandler, slots: asyncio.Semaphore, message: AbstractIncomingMessage
+    ) -> None:
+        with self._tracked():
+            job = _decode(message)
+            if job is None:
+                await _settle(message.ack, "drop a malformed job")
+                return
+            count = delivery_count(message.headers, self._options.delivery_limit)
+            if count > self._options.delivery_limit:  # its worker queue's deliveries count too
+                await _settle(functools.partial(message.reject, requeue=False), "dead-letter")
+                return
+            async with slots:
+                try:
+                    await handler(Delivery(job, count))
+                except Exception:
+                    log.exception("Job %s failed in its handler; returning it", job.job_id)
+                    await _settle(message.nack, "return a job")
+                    return
+            await _settle(message.ack, "acknowledge a job")
+
+    async def stop_consuming(self) -> None:
+        consumers, self._consumers = self._consumers, []
+        for queue, tag in consumers:
+            try:
+                async with self._operation("stop consuming"):
+                    await queue.cancel(tag)
+            except QueueError:
+                # Cancelling removed it from what the robust channel restores; a dead
+                # connection has no consumer to cancel on the broker.
+                log.warning("Could not cancel consumer %s on %s", tag, queue.name, exc_info=True)
+
+    async def consume_dead_letters(self, handler: DeadLetterHandler) -> None:
+        channel = await self._channel(_DEAD_LETTER_PREFETCH)
+        async with self._operation("consume dead letters"):
+            queue = await self._topology.declare_dead_queue(channel)
+            tag = await queue.consume(functools.partial(self._on_dead_letter, handler))
+        self._consumers.append((queue, tag))
+
+    async def _on_dead_letter(
+        self, handler: DeadLetterHandler, message: AbstractIncomingMessage
+    ) -> None:
+        with self._tracked():
+            job = _decode(message)
+            if job is None:
+                await _settle(message.ack, "drop a malformed job")
+                return
+            try:
+                await handler(job)
+            except Exception:
+                log.exception("Dead-letter handler failed for job %s; retrying", job.job_id)
+                await asyncio.sleep(DEAD_LETTER_RETRY_DELAY_S)
+                await _settle(message.nack, "return a dead letter")
+                return
+            await _settle(message.ack, "acknowledge a dead letter")
+
+    async def pending(self) -> int:
+        publisher, _ = await self._publishing()
+        # A full declare, not a passive one: RabbitMQ 3.10 answers a passive declare of a
+        # quorum queue with a message count of 0.
+        async with self._operation("count waiting jobs"):
+            queue = await self._topology.declare_jobs_queue(publisher, robust=False)
+        return int(queue.declaration_result.message_count or 0)
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count the current handler task as in flight, for close() to wait for."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            yield
+        finally:
+            self._in_flight.discard(task)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def publish_event(self, reply_to: str, event: bytes) -> None:
+        publisher, _ = await self._publishing()
+        async with self._operation("publish an event"):
+            await publisher.default_exchange.publish(
+                aio_pika.Message(event),
+                routing_key=self._topology.events_queue(reply_to),
+                mandatory=False,  # an instance that is gone loses its events
+            )
+
+    async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
+        channel = await self._channel(_EVENTS_PREFETCH)
+        # Deliveries are queued here in arrival order and handled one at a time, so a
+        # worker's events are handled in the order it published them.
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+        async def enqueue(message: AbstractIncomingMessage) -> None:
+            inbox.put_nowait(message)
+
+        async with self._operation("consume events"):
+            queue = await self._topology.declare_events_queue(channel, instance_id)
+            await queue.consume(enqueue)
+        task = asyncio.create_task(_dispatch_events(inbox, handler, instance_id))
+        self._event_dispatchers.append(task)
+
+
+async def _dispatch_events(
+    inbox: asyncio.Queue[AbstractIncomingMessage], handler: EventHandler, instance_id: str
+) -> None:
+    while True:
+        message = await inbox.get()
+        try:
+            await handler(message.body)
+        except Exception:  # one bad event must not stop the others
+            log.exception("Event handler of instance %s failed", instance_id)
+        await _settle(message.ack, "acknowledge an event")
+
+
+def _job_body(message: JobMessage) -> aio_pika.Message:
+    return aio_pika.Message(
+        message.encode(), content_type="application/json", delivery_mode=DeliveryMode.PERSISTENT
+    )
+
+
+def _decode(message: AbstractIncomingMessage) -> JobMessage | None:
+    try:
+        return JobMessage.decode(message.body)
+    except BadRequest:
+        log.error("Dropping a malformed job message from %s", message.routing_key)
+        return None
+
+
+async def _settle(settle: Callable[[], Awaitable[None]], action: str) -> None:
+    """Ack, nack or reject; when the channel is gone the broker redelivers anyway."""
+    try:
+        await settle()
+    except (AMQPError, ChannelInvalidStateError, OSError) as exc:
+        log.warning("Could not %s (%s); the broker will redeliver it", action, exc)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they end (again if a cancellation was swallowed)."""
+    pending = [task for task in tasks if task is not asyncio.current_task()]
+    while pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+        pending = [task for task in pending if not task.done()]
