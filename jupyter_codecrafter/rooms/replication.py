@@ -39,6 +39,8 @@ from .yupdates import delete_set_update, has_news
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
 
+FLUSH_TIMEOUT_S = 5.0
+
 
 class Kind(enum.IntEnum):
     UPDATE = 1
@@ -47,6 +49,10 @@ class Kind(enum.IntEnum):
     SYNC_REPLY = 4
     ROLE = 5
     CLOSE = 6
+
+
+# Marks the end of the outbox when a room unloads.
+_FLUSHED: tuple[Kind, tuple[bytes, ...]] = (Kind.CLOSE, ())
 
 
 def room_channel(session_id: str) -> str:
@@ -134,18 +140,26 @@ class RoomReplica:
         """Subscribe, then start publishing and re-syncing."""
         await self.subscribe()
         name = self._session_id
-        self._tasks = [
-            asyncio.create_task(self._publish_loop(), name=f"codecrafter-publish:{name}"),
+        self._tasks = [  # stop() relies on this order
             asyncio.create_task(self._resync_loop(), name=f"codecrafter-resync:{name}"),
+            asyncio.create_task(self._publish_loop(), name=f"codecrafter-publish:{name}"),
         ]
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+    async def stop(self, *, flush: bool = True) -> None:
+        """Stop re-syncing; with ``flush``, publish what is queued first (briefly), so other
+        instances get this instance's last edits; then unsubscribe."""
+        tasks, self._tasks = self._tasks, []
+        if tasks:
+            resync, publisher = tasks
+            resync.cancel()
+            if flush:
+                self._outbox.put_nowait(_FLUSHED)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(publisher), FLUSH_TIMEOUT_S)
+            for task in (resync, publisher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.unsubscribe()
 
     async def subscribe(self) -> None:
@@ -180,8 +194,11 @@ class RoomReplica:
             batch = [await self._outbox.get()]
             while not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
-            for kind, parts in _coalesced(batch):
+            flushed = any(item is _FLUSHED for item in batch)
+            for kind, parts in _coalesced([item for item in batch if item is not _FLUSHED]):
                 await self._publish(kind, *parts)
+            if flushed:
+                return
 
     async def _publish(self, kind: Kind, *parts: bytes) -> None:
         try:

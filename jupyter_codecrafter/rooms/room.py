@@ -126,7 +126,7 @@ class Room:
 
     async def shutdown(self, *, persist: bool) -> None:
         self.cancel_idle_timer()
-        await self.replica.stop()
+        await self.replica.stop(flush=persist)
         await self.persistence.stop(persist=persist)
         self.doc.unobserve(self._observer)
 

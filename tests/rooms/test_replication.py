@@ -1,0 +1,152 @@
+"""Two server instances (two RoomManagers, two RedisBus clients on one namespace) keep one
+room in step: edits, awareness, role changes and deletion reach both."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from jupyter_codecrafter.bus.base import Bus
+from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_REMOVED
+from jupyter_codecrafter.rooms.replication import Kind, decode_envelope, room_channel
+from jupyter_codecrafter.rooms.room import Room
+from jupyter_codecrafter.store.base import Store
+from jupyter_codecrafter.store.records import SessionKind, SessionRole
+from tests.rooms.conftest import Join, ManagerFactory
+from tests.rooms.harness import Peer, code_cell, eventually, new_session, notebook, sources
+
+
+def _same(one: Peer, two: Peer) -> bool:
+    return bool(one.notebook.get() == two.notebook.get())
+
+
+async def test_two_instances_converge(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join
+) -> None:
+    """Client A on instance 1 and client B on instance 2 edit at once and end up equal,
+    and see each other's cursors."""
+    first = await make_manager(bus=redis_buses[0])
+    second = await make_manager(bus=redis_buses[1])
+    session_id = await new_session(store, notebook(code_cell("c1", "shared")))
+    ann = await join(first, session_id, name="ann")
+    bob = await join(second, session_id, name="bob")
+
+    ann.notebook.ycells[0]["source"].insert(0, "A:")
+    bob.notebook.append_cell(code_cell("c2", "B"))
+    bob.notebook.ycells[0]["source"].insert(6, "!")
+    ann.client.set_awareness({"cursor": {"cell": "c1"}})
+
+    await ann.client.wait_for(lambda: _same(ann, bob) and len(sources(ann.client)) == 2)
+    assert sources(bob.client) == ["A:shared!", "B"]
+    aid = ann.client.client_id
+    await bob.client.wait_for(lambda: "cursor" in bob.client.peers().get(aid, {}))
+    assert bob.client.peers()[aid]["user"]["id"] == "u-ann"
+
+
+async def test_lost_pubsub_message_is_resynced(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join
+) -> None:
+    """An update published while the other instance was not listening still reaches it,
+    through the periodic state-vector exchange."""
+    first = await make_manager(bus=redis_buses[0], resync_interval_s=0.1)
+    second = await make_manager(bus=redis_buses[1], resync_interval_s=0.1)
+    session_id = await new_session(store, notebook(code_cell("c1", "x")))
+    ann = await join(first, session_id, name="ann")
+    bob = await join(second, session_id, name="bob")
+    room = second.room(session_id)
+    assert room is not None
+
+    async with lost_by(room, redis_buses[0], session_id):
+        ann.notebook.ycells[0]["source"].insert(1, " = 1")
+    assert sources(bob.client) == ["x"]
+    content = await second.get_content(session_id, SessionKind.NOTEBOOK)
+    assert isinstance(content, dict)
+    assert content["cells"][0]["source"] == "x"  # the update was lost for instance 2
+
+    await room.replica.subscribe()
+    await bob.client.wait_for(lambda: sources(bob.client) == ["x = 1"])
+
+
+@asynccontextmanager
+async def lost_by(room: Room, bus: Bus, session_id: str) -> AsyncIterator[None]:
+    """Within the block, ``room`` hears nothing from the bus (as while its pub/sub
+    connection is down); on exit, instance 1 has published an update it missed."""
+    published = asyncio.Event()
+
+    async def watch(data: bytes) -> None:
+        kind, origin, _ = decode_envelope(data)
+        if kind is Kind.UPDATE and origin == "instance-1":
+            published.set()
+
+    watcher = await bus.subscribe(room_channel(session_id), watch)
+    await room.replica.unsubscribe()
+    yield
+    await asyncio.wait_for(published.wait(), 10)
+    await watcher.close()
+
+
+async def test_deletion_only_update_is_resynced(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join
+) -> None:
+    """A lost update that only deletes text (no new state-vector clock) is repaired too."""
+    first = await make_manager(bus=redis_buses[0], resync_interval_s=0.1)
+    second = await make_manager(bus=redis_buses[1], resync_interval_s=0.1)
+    session_id = await new_session(store, notebook(code_cell("c1", "keep-drop")))
+    ann = await join(first, session_id, name="ann")
+    bob = await join(second, session_id, name="bob")
+    room = second.room(session_id)
+    assert room is not None
+
+    async with lost_by(room, redis_buses[0], session_id):
+        del ann.notebook.ycells[0]["source"][4:]
+    assert sources(bob.client) == ["keep-drop"]
+    await room.replica.subscribe()
+    await bob.client.wait_for(lambda: sources(bob.client) == ["keep"])
+
+
+async def test_close_room_closes_both_instances(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join
+) -> None:
+    """Deleting a session closes every socket on every instance with 4404 and unloads it."""
+    first = await make_manager(bus=redis_buses[0])
+    second = await make_manager(bus=redis_buses[1])
+    session_id = await new_session(store, notebook(code_cell("c1")))
+    ann = await join(first, session_id, name="ann")
+    bob = await join(second, session_id, name="bob")
+
+    await first.close_room(session_id, CLOSE_DELETED, "The session was deleted.")
+    assert ann.conn.closed is not None
+    assert ann.conn.closed.code == CLOSE_DELETED
+    assert first.room(session_id) is None
+    assert await bob.client.closed() == CLOSE_DELETED
+    await eventually(functools.partial(_unloaded, second, session_id))
+
+
+async def _unloaded(manager: object, session_id: str) -> bool:
+    return getattr(manager, "room")(session_id) is None  # noqa: B009 (typed as object)
+
+
+async def test_role_changes_reach_the_other_instance(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join
+) -> None:
+    """Lowering or removing a user on instance 1 applies to their socket on instance 2."""
+    first = await make_manager(bus=redis_buses[0])
+    second = await make_manager(bus=redis_buses[1])
+    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    ann = await join(first, session_id, name="ann")
+    bob = await join(second, session_id, name="bob")
+
+    await first.set_role(session_id, "u-bob", SessionRole.READ)
+    await bob.client.wait_for(lambda: bob.client.control_messages != [])
+    assert bob.client.control_messages == [{"type": "role", "role": "read"}]
+    bob.notebook.ycells[0]["source"].insert(1, "b")
+    await bob.client.wait_for(lambda: len(bob.client.control_messages) == 2)
+    assert bob.client.control_messages[1]["type"] == "read_only"
+    ann.notebook.ycells[0]["source"].insert(1, "n")
+    await bob.client.wait_for(lambda: "n" in sources(bob.client)[0])
+    assert sources(ann.client) == ["an"]
+
+    await first.set_role(session_id, "u-bob", None)
+    assert await bob.client.closed() == CLOSE_REMOVED
