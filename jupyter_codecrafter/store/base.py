@@ -16,6 +16,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -139,7 +140,7 @@ class SessionRepository(ABC):
     async def get_collaborator(self, session_id: str, user_id: str) -> Collaborator | None: ...
 
     @abstractmethod
-    async def list_collaborators(self, session_id: str) -> list[Collaborator]:
+    async def list_collaborators(self, session_id: str) -> builtins.list[Collaborator]:
         """Oldest first (added_at ascending)."""
 
     @abstractmethod
@@ -189,9 +190,7 @@ class JobRepository(ABC):
         ``attempts``; None when the job is missing or already final (then don't run it)."""
 
     @abstractmethod
-    async def finish(
-        self, job_id: str, status: JobStatus, fields: Mapping[str, Any]
-    ) -> Job | None:
+    async def finish(self, job_id: str, status: JobStatus, fields: Mapping[str, Any]) -> Job | None:
         """Set a final status and fields unless the job is already final; the job or None."""
 
     @abstractmethod
