@@ -1,0 +1,5 @@
+"""The SQLite store (embedded default)."""
+
+from .store import SQLiteStore
+
+__all__ = ["SQLiteStore"]
