@@ -24,8 +24,8 @@ from aio_pika.abc import (
     ConsumerTag,
     DeliveryMode,
 )
+from aiormq import spec
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
-from pamqp.commands import Basic
 
 from ...errors import BadRequest, QueueError, QueueFull
 from ._amqp_topology import Topology, delivery_count
@@ -53,7 +53,7 @@ def _translated(action: str) -> Iterator[None]:
     try:
         yield
     except DeliveryError as exc:
-        if isinstance(exc.frame, Basic.Nack):  # x-overflow: reject-publish
+        if isinstance(exc.frame, spec.Basic.Nack):  # x-overflow: reject-publish
             raise QueueFull() from exc
         raise QueueError(f"RabbitMQ refused to {action}: {exc}") from exc
     except TimeoutError as exc:
