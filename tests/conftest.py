@@ -17,8 +17,18 @@ from pathlib import Path
 import pytest
 
 from tests.client import Api
-from tests.server import JupyterServer, running, start_server
+from tests.server import LIVE, JupyterServer, running, start_server
 from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failing test's report ends with the logs of the servers and workers it ran."""
+    report = yield
+    if report.failed:
+        for process in LIVE:
+            report.sections.append((f"log {process.log_path}", process.log_tail()))
+    return report
+
 
 SANDBOX_IMAGE = os.environ.get("CODECRAFTER_SANDBOX_IMAGE", "codecrafter-sandbox:latest")
 

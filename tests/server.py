@@ -27,6 +27,17 @@ FAST_PASSWORD_HASHING = {
     "CODECRAFTER_PASSWORD_MEMORY_KIB": "8192",
 }
 
+# Test suites register many accounts from one address; the defaults (10 registrations a
+# minute per IP) would refuse them. Rate-limit tests start servers with their own limits.
+GENEROUS_RATE_LIMITS = {
+    f"CODECRAFTER_RATE_LIMIT_{rule}": "1000000/minute"
+    for rule in ("LOGIN", "REGISTER", "UNAUTHENTICATED", "AUTHENTICATED", "EXECUTE")
+}
+
+
+# Processes still running, so a failing test's report can show their logs (conftest.py).
+LIVE: list[Process] = []
+
 
 @dataclass
 class Process:
@@ -35,12 +46,17 @@ class Process:
     proc: subprocess.Popen[bytes]
     log_path: Path
 
+    def __post_init__(self) -> None:
+        LIVE.append(self)
+
     def log_tail(self, lines: int = 80) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout_s: float = 20.0) -> int:
         """SIGTERM (graceful), then SIGKILL if it does not exit in time; the exit code."""
+        if self in LIVE:
+            LIVE.remove(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -77,6 +93,7 @@ class JupyterServer(Process):
 def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODECRAFTER_")}
     env.update(FAST_PASSWORD_HASHING)
+    env.update(GENEROUS_RATE_LIMITS)
     env.update(
         JUPYTER_CONFIG_DIR=str(workdir / "config"),
         JUPYTER_DATA_DIR=str(workdir / "data"),
@@ -133,13 +150,9 @@ def _wait_healthy(server: JupyterServer, timeout_s: float) -> None:
 
 @contextlib.contextmanager
 def running(*processes: Process) -> Iterator[None]:
-    """Stop the processes at the end; print their logs if the block failed."""
+    """Stop the processes at the end (a failing test's report shows their logs)."""
     try:
         yield
-    except BaseException:
-        for process in processes:
-            print(f"--- {process.log_path} ---\n{process.log_tail()}")
-        raise
     finally:
         for process in processes:
             process.stop()

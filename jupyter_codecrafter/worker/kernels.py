@@ -54,7 +54,7 @@ class KernelPool:
         """The session's live kernel, started (or restarted after a crash) when needed."""
         async with self._locks.setdefault(session_id, asyncio.Lock()):
             kernel = self._kernels.get(session_id)
-            if kernel is not None and not await kernel.is_alive():
+            if kernel is not None and not await kernel.check_alive():
                 log.info("kernel of session %s died; starting a new one", session_id)
                 await kernel.shutdown()
                 kernel = None
