@@ -108,13 +108,14 @@ class AwarenessRegistry:
         """Apply what a connection may change; the accepted entries, encoded, or None."""
         accepted = []
         for entry in decode_awareness(payload):
-            if not self._claim(owner, entry.client_id):
+            if self._owners.get(entry.client_id) != owner and not self._claimable(owner, entry):
                 continue
             if entry.state is not None:
                 if not isinstance(entry.state, dict):
                     continue
                 entry.state = with_identity(entry.state, identity)
             if self._apply(entry):
+                self._owners[entry.client_id] = owner
                 accepted.append(entry)
         return encode_awareness_entries(accepted) if accepted else None
 
@@ -139,30 +140,36 @@ class AwarenessRegistry:
         return self._remove(ids)
 
     def prune(self, now: float | None = None) -> bytes | None:
-        """Drop states of remote clients not renewed within OUTDATED_S (their instance may
-        have died), and forget long-gone entries; the removals, encoded, or None."""
+        """Forget entries gone for OUTDATED_S, and drop states of remote clients not renewed
+        within OUTDATED_S (their instance may have died); the removals, encoded, or None."""
         now = time.monotonic() if now is None else now
-        stale = [
+        for cid in [
             cid
-            for cid, entry in self._entries.items()
-            if now - entry.updated_at > OUTDATED_S
-            and (entry.state is None or isinstance(self._owners.get(cid), Remote))
-        ]
-        removed = self._remove([cid for cid in stale if self._entries[cid].state is not None])
-        for cid in stale:
-            if self._entries[cid].state is None:
-                del self._entries[cid]
-                self._owners.pop(cid, None)
-        return removed
+            for cid, e in self._entries.items()
+            if e.state is None and now - e.updated_at > OUTDATED_S
+        ]:
+            del self._entries[cid]
+            self._owners.pop(cid, None)
+        return self._remove(
+            [
+                cid
+                for cid, e in self._entries.items()
+                if now - e.updated_at > OUTDATED_S and isinstance(self._owners.get(cid), Remote)
+            ]
+        )
 
-    def _claim(self, owner: Hashable, client_id: int) -> bool:
-        current = self._owners.get(client_id)
-        if current is not None:
-            return current == owner
-        if sum(1 for o in self._owners.values() if o == owner) >= MAX_IDS_PER_OWNER:
+    def _claimable(self, owner: Hashable, entry: Entry) -> bool:
+        """Whether ``owner`` may take this client id: only by announcing a state, for an id
+        nobody here holds (or whose remote holder left), within the per-owner limit. Stock
+        clients echo the entries they receive; those never claim anything."""
+        if entry.state is None:
             return False
-        self._owners[client_id] = owner
-        return True
+        current = self._owners.get(entry.client_id)
+        if current is not None:
+            known = self._entries.get(entry.client_id)
+            if not isinstance(current, Remote) or (known is not None and known.state is not None):
+                return False
+        return sum(1 for o in self._owners.values() if o == owner) < MAX_IDS_PER_OWNER
 
     def _apply(self, entry: Entry) -> bool:
         current = self._entries.get(entry.client_id)
@@ -183,7 +190,8 @@ class AwarenessRegistry:
         for cid in client_ids:
             current = self._entries.get(cid)
             if current is not None and current.state is not None:
-                gone = Entry(cid, current.clock + 1, None, now)
+                # Same clock, null state: what y-protocols sends for a client that left.
+                gone = Entry(cid, current.clock, None, now)
                 self._entries[cid] = gone
                 removed.append(gone)
         return encode_awareness_entries(removed) if removed else None

@@ -127,3 +127,26 @@ def test_awareness_states_must_be_objects() -> None:
 def _entry(client_id: int, clock: int, state: Any) -> bytes:
     text = json.dumps(state).encode()
     return bytes([1, client_id, clock, len(text)]) + text
+
+
+def test_echoes_never_claim_a_client_id() -> None:
+    """Stock clients echo what they receive; a departed client reconnecting gets its id back."""
+    registry = AwarenessRegistry()
+    ann, bob = Identity("u1", "ann", "Ann"), Identity("u2", "bob", "Bob")
+    assert registry.apply_from_client("ann-1", ann, _entry(1, 1, {"c": 1})) is not None
+    registry.remove_owner("ann-1")
+    assert registry.apply_from_client("bob", bob, _entry(1, 1, None)) is None
+    assert registry.apply_from_client("bob", bob, _entry(1, 1, {"c": 1})) is None
+    assert registry.apply_from_client("ann-2", ann, _entry(1, 2, {"c": 2})) is not None
+    assert registry.states()[1]["user"]["id"] == "u1"
+
+
+def test_a_remote_client_id_is_taken_over_only_after_it_left() -> None:
+    """A client moving to this instance keeps its id once its old instance reported it gone."""
+    registry = AwarenessRegistry()
+    ann = Identity("u1", "ann", "Ann")
+    assert registry.apply_remote("i1", _entry(5, 1, {"c": 1})) is not None
+    assert registry.apply_from_client("here", ann, _entry(5, 2, {"c": 2})) is None
+    assert registry.apply_remote("i1", _entry(5, 1, None)) is not None
+    assert registry.apply_from_client("here", ann, _entry(5, 2, {"c": 2})) is not None
+    assert registry.states()[5]["c"] == 2
