@@ -99,6 +99,13 @@ class CodeCrafterSettings(Configurable):
         10_000, help="Jobs that may wait in the queue; beyond it runs are refused with 503."
     ).tag(config=True)
 
+    worker_queue_ttl_s = Float(
+        120.0,
+        help="How long a run waits in the queue of the worker that owns its session's kernel "
+        "before another worker takes the session over (with a fresh kernel). Keep it well "
+        "above run_timeout_s: a busy owner is not a dead one.",
+    ).tag(config=True)
+
     job_delivery_limit = Int(
         DEFAULT_JOB_DELIVERY_LIMIT,
         help="Deliveries of a job whose worker died before it is marked failed.",

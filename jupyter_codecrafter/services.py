@@ -132,5 +132,6 @@ def queue_options(settings: CodeCrafterSettings) -> dict[str, Any]:
     return {
         "max_length": settings.queue_max_length,
         "delivery_limit": settings.job_delivery_limit,
+        "worker_queue_ttl_s": settings.worker_queue_ttl_s,
         "namespace": settings.namespace,
     }

@@ -96,6 +96,7 @@ class ExecutionService:
             kind=str(job.kind),
             session_id=job.session_id,
             reply_to=self._instance_id,
+            routed_to=worker_id,
         )
         try:
             await self._queue.enqueue(message, worker_id=worker_id)

@@ -50,6 +50,11 @@ class KernelPool:
                 return current.decode()
         return self._worker_id
 
+    async def take_over(self, session_id: str) -> None:
+        """Claim a session whose owner stopped taking its jobs."""
+        key = KERNEL_OWNER_KEY_PREFIX + session_id
+        await self._bus.set(key, self._worker_id.encode(), ttl_s=self._owner_ttl_s)
+
     async def kernel(self, session_id: str, limits: Limits) -> Kernel:
         """The session's live kernel, started (or restarted after a crash) when needed."""
         async with self._locks.setdefault(session_id, asyncio.Lock()):

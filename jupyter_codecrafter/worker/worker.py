@@ -109,8 +109,13 @@ class Worker:
     async def _process(self, message: JobMessage) -> None:
         if message.kind == JobKind.CELL and message.session_id:
             owner = await self.kernels.owner(message.session_id)
-            if owner != self.id:
-                await self._queue.enqueue(message, worker_id=owner)  # acked after this
+            if owner != self.id and message.routed_to == owner:
+                log.info("worker %s did not take session %s's job; taking the session over",
+                         owner, message.session_id)
+                await self.kernels.take_over(message.session_id)
+            elif owner != self.id:
+                # Acknowledged only once the owner's queue has it.
+                await self._queue.enqueue(replace(message, routed_to=owner), worker_id=owner)
                 return
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
         if job is None:

@@ -34,6 +34,10 @@ class JobMessage:
     kind: str  # JobKind value
     session_id: str | None = None
     reply_to: str | None = None  # instance id of the server that wants the events
+    # The worker this job was sent to because it owns the session's kernel. A job that comes
+    # back from the shared queue still naming another worker waited out that worker's queue:
+    # the owner is gone (or stuck), and the receiving worker takes the session over.
+    routed_to: str | None = None
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
