@@ -50,6 +50,8 @@ def initial_update(kind: SessionKind, content: dict[str, Any] | str | None) -> b
     if isinstance(document, YNotebook):
         if content is not None and not isinstance(content, dict):
             raise TypeError("a notebook's content is an nbformat dict")
+        if content is not None and not isinstance(content.get("cells"), list):
+            raise ValueError("a notebook's content has a list of cells")
         document.set(content if content is not None else EMPTY_NOTEBOOK)
     else:
         if content is not None and not isinstance(content, str):

@@ -235,3 +235,5 @@ def test_initial_update_rejects_the_wrong_content_type() -> None:
         initial_update(SessionKind.NOTEBOOK, "text")
     with pytest.raises(TypeError):
         initial_update(SessionKind.FILE, {"cells": []})
+    with pytest.raises(ValueError, match="cells"):
+        initial_update(SessionKind.NOTEBOOK, {"metadata": {}})
