@@ -44,7 +44,7 @@ class Worker:
         kernel_idle_timeout_s: float = 1800.0,
         owner_ttl_s: float = DEFAULT_KERNEL_OWNER_TTL_S,
     ) -> None:
-        self.id = worker_id or f"{socket.gethostname()}-{new_id()[:8]}"
+        self.id = worker_id or new_worker_id()
         self._store = store
         self._queue = queue
         self._sandbox = sandbox
@@ -110,8 +110,11 @@ class Worker:
         if message.kind == JobKind.CELL and message.session_id:
             owner = await self.kernels.owner(message.session_id)
             if owner != self.id and message.routed_to == owner:
-                log.info("worker %s did not take session %s's job; taking the session over",
-                         owner, message.session_id)
+                log.info(
+                    "worker %s did not take session %s's job; taking the session over",
+                    owner,
+                    message.session_id,
+                )
                 await self.kernels.take_over(message.session_id)
             elif owner != self.id:
                 # Acknowledged only once the owner's queue has it.
@@ -188,13 +191,19 @@ def _with_target(event: JobEvent, job: Job) -> JobEvent:
     return replace(event, session_id=job.session_id, cell_id=job.cell_id)
 
 
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{new_id()[:8]}"
+
+
 def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, bus: Bus) -> Worker:
-    sandbox = create_sandbox(settings.sandbox, image=settings.sandbox_image)
+    worker_id = new_worker_id()
+    sandbox = create_sandbox(settings.sandbox, image=settings.sandbox_image, worker_id=worker_id)
     return Worker(
         store,
         queue,
         bus,
         sandbox,
+        worker_id=worker_id,
         concurrency=settings.worker_concurrency,
         kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from .base import KernelSandbox, RunResult, Sandbox
 
 
-def create_sandbox(kind: str, *, image: str) -> Sandbox:
-    """``docker`` (hardened containers of ``image``) or ``process`` (rlimited children)."""
+def create_sandbox(kind: str, *, image: str, worker_id: str | None = None) -> Sandbox:
+    """``docker`` (hardened containers of ``image``, labelled with ``worker_id``) or
+    ``process`` (rlimited children)."""
     if kind == "docker":
         from .docker import DockerSandbox
 
-        return DockerSandbox(image)
+        return DockerSandbox(image, worker_id=worker_id)
     if kind == "process":
         from .process import ProcessSandbox
 

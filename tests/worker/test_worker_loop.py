@@ -1,0 +1,191 @@
+"""The worker loop: jobs from the queue to the store and back as events, with the real
+SQLite store, the in-process queue and bus, and the process sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from jupyter_codecrafter.bus.memory import MemoryBus
+from jupyter_codecrafter.constants import KERNEL_OWNER_KEY_PREFIX
+from jupyter_codecrafter.execution.events import EventType, JobEvent
+from jupyter_codecrafter.execution.queue.base import JobMessage
+from jupyter_codecrafter.execution.queue.memory import MemoryQueue
+from jupyter_codecrafter.store.base import Store, create_store
+from jupyter_codecrafter.store.records import Job, JobKind, JobStatus, Limits
+from jupyter_codecrafter.utils import new_id, utcnow
+from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
+from jupyter_codecrafter.worker.worker import Worker
+
+LIMITS = Limits(timeout_s=20, memory_mb=512, output_bytes=100_000)
+INSTANCE = "server-1"
+
+
+@dataclass
+class Rig:
+    """A store, a queue, a bus and the events one server instance received."""
+
+    store: Store
+    queue: MemoryQueue
+    bus: MemoryBus
+    runtime_dir: Path
+    events: list[JobEvent] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+
+    def worker(self, worker_id: str) -> Worker:
+        worker = Worker(
+            self.store,
+            self.queue.peer(),
+            self.bus,
+            ProcessSandbox(runtime_dir=str(self.runtime_dir)),
+            worker_id=worker_id,
+            concurrency=2,
+        )
+        self.workers.append(worker)
+        return worker
+
+    async def submit(
+        self,
+        kind: JobKind,
+        code: str,
+        *,
+        session_id: str | None = None,
+        routed_to: str | None = None,
+    ) -> Job:
+        job = Job(
+            id=new_id(),
+            kind=kind,
+            user_id="u1",
+            language="python",
+            code=code,
+            queued_at=utcnow(),
+            limits=LIMITS,
+            session_id=session_id,
+            cell_id="c1" if kind is JobKind.CELL else None,
+        )
+        await self.store.jobs.create(job)
+        await self.queue.enqueue(JobMessage(job.id, str(kind), session_id, INSTANCE, routed_to))
+        return job
+
+    async def finished(self, job_id: str, timeout_s: float = 30) -> Job:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                job = await self.store.jobs.get(job_id)
+                if job is not None and job.status.is_final:
+                    return job
+                await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    store = create_store(f"sqlite:///{tmp_path}/store.db")
+    await store.open()
+    queue = MemoryQueue()
+    await queue.start()
+    bus = MemoryBus()
+    await bus.start()
+    runtime = Path("/tmp") / f"ccw{new_id()[:6]}"  # unix socket paths must stay short
+    rig = Rig(store, queue, bus, runtime)
+
+    async def on_event(data: bytes) -> None:
+        rig.events.append(JobEvent.decode(data))
+
+    await queue.consume_events(INSTANCE, on_event)
+    yield rig
+    for worker in rig.workers:
+        await worker.stop()
+    await queue.close()
+    await bus.close()
+    await store.close()
+
+
+async def test_snippet_result_is_stored_and_streamed(rig: Rig) -> None:
+    """A snippet's outputs are saved with the job and streamed as started/output/finished events."""
+    await rig.worker("w1").start()
+    job = await rig.submit(
+        JobKind.SNIPPET, "print('hi'); import sys; print('oops', file=sys.stderr)"
+    )
+    done = await rig.finished(job.id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.outputs == [
+        {"output_type": "stream", "name": "stdout", "text": "hi\n"},
+        {"output_type": "stream", "name": "stderr", "text": "oops\n"},
+    ]
+    assert done.worker == "w1" and done.attempts == 1
+    assert done.queued_at <= done.started_at <= done.finished_at  # type: ignore[operator]
+    await _until(lambda: any(e.type is EventType.FINISHED for e in rig.events))
+    types = [e.type for e in rig.events if e.job_id == job.id]
+    assert types == [EventType.STARTED, EventType.OUTPUT, EventType.OUTPUT, EventType.FINISHED]
+
+
+async def test_cells_of_a_session_share_one_kernel(rig: Rig) -> None:
+    """Cell runs of one session keep their variables; another session starts clean."""
+    await rig.worker("w1").start()
+    first = await rig.submit(JobKind.CELL, "x = 41", session_id="s1")
+    assert (await rig.finished(first.id)).status is JobStatus.SUCCEEDED
+    second = await rig.submit(JobKind.CELL, "print(x + 1)", session_id="s1")
+    other = await rig.submit(JobKind.CELL, "print(x)", session_id="s2")
+    done = await rig.finished(second.id)
+    assert done.outputs == [{"output_type": "stream", "name": "stdout", "text": "42\n"}]
+    assert done.execution_count == 2
+    failed = await rig.finished(other.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None and "NameError" in failed.error
+    assert failed.outputs[0]["output_type"] == "error"
+
+
+async def test_sessions_stick_to_the_worker_owning_their_kernel(rig: Rig) -> None:
+    """With two workers, every run of a session lands on the worker that owns its kernel."""
+    for name in ("w1", "w2"):
+        await rig.worker(name).start()
+    jobs = []
+    for step in range(3):
+        for session in ("s1", "s2", "s3"):
+            code = "n = 0" if step == 0 else "n += 1; print(n)"
+            jobs.append((session, await rig.submit(JobKind.CELL, code, session_id=session)))
+    done = [(session, await rig.finished(job.id)) for session, job in jobs]
+    assert all(job.status is JobStatus.SUCCEEDED for _, job in done), done
+    for session in ("s1", "s2", "s3"):
+        runs = [job for name, job in done if name == session]
+        assert len({job.worker for job in runs}) == 1, f"{session} ran on several workers"
+        assert [job.outputs[0]["text"] for job in runs[1:]] == ["1\n", "2\n"]
+
+
+async def test_a_vanished_owner_is_taken_over(rig: Rig) -> None:
+    """A run routed to a worker that never took it runs on the worker that receives it back."""
+    await rig.bus.set(KERNEL_OWNER_KEY_PREFIX + "s1", b"ghost", ttl_s=60)
+    await rig.worker("w1").start()
+    job = await rig.submit(JobKind.CELL, "print('alive')", session_id="s1", routed_to="ghost")
+    done = await rig.finished(job.id)
+    assert done.status is JobStatus.SUCCEEDED and done.worker == "w1"
+    assert await rig.bus.get(KERNEL_OWNER_KEY_PREFIX + "s1") == b"w1"
+
+
+async def test_final_jobs_are_not_run_again(rig: Rig) -> None:
+    """A job already cancelled when its message arrives is acknowledged and never run."""
+    job = await rig.submit(JobKind.SNIPPET, "print('never')")
+    await rig.store.jobs.finish(job.id, JobStatus.CANCELLED, {"finished_at": utcnow()})
+    await rig.worker("w1").run_burst()
+    stored = await rig.store.jobs.get(job.id)
+    assert stored is not None and stored.status is JobStatus.CANCELLED and stored.outputs == []
+    assert await rig.queue.pending() == 0
+
+
+async def test_burst_mode_runs_what_is_queued_then_returns(rig: Rig) -> None:
+    """run_burst returns once every queued job is final."""
+    jobs = [await rig.submit(JobKind.SNIPPET, f"print({n})") for n in range(3)]
+    await rig.worker("w1").run_burst()
+    for n, job in enumerate(jobs):
+        stored = await rig.store.jobs.get(job.id)
+        assert stored is not None and stored.status is JobStatus.SUCCEEDED
+        assert stored.outputs[0]["text"] == f"{n}\n"
+
+
+async def _until(predicate: object, timeout_s: float = 10) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
