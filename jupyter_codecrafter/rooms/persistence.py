@@ -60,6 +60,15 @@ class RoomPersistence:
         self._task = asyncio.create_task(
             self._run(), name=f"codecrafter-persist:{self._session_id}"
         )
+        self._task.add_done_callback(self._report_crash)
+
+    def _report_crash(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "Saving session %s stopped; its next snapshot still holds every edit",
+                self._session_id,
+                exc_info=task.exception(),
+            )
 
     def enqueue(self, update: bytes) -> None:
         self._queue.put_nowait(update)
@@ -73,7 +82,7 @@ class RoomPersistence:
         if self._task is not None:
             # Not cancelled: a store call cut off in the middle may leave its connection
             # inside a transaction. An append in flight is short (the store times out).
-            await self._task
+            await asyncio.wait([self._task])
             self._task = None
         unsaved = self._pending is not None or bool(self._drain())
         if persist and (unsaved or self.updates_since_snapshot > 0):

@@ -119,7 +119,7 @@ class Room:
         try:
             await self.persistence.load()
         except BaseException:
-            await self.replica.stop()
+            await self.replica.stop(flush=False)
             raise
         self.persistence.start()
         self.replica.request_resync()

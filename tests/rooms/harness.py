@@ -149,7 +149,7 @@ async def eventually(
     """Poll ``check`` until it holds (for state with no event to wait on, e.g. the store)."""
     async with asyncio.timeout(timeout_s):
         # The store has no change notification to wait on: polling is the honest way.
-        while not await check():  # noqa: ASYNC110
+        while not await check():
             await asyncio.sleep(interval_s)
 
 

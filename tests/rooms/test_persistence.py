@@ -237,3 +237,19 @@ def test_initial_update_rejects_the_wrong_content_type() -> None:
         initial_update(SessionKind.FILE, {"cells": []})
     with pytest.raises(ValueError, match="cells"):
         initial_update(SessionKind.NOTEBOOK, {"metadata": {}})
+
+
+async def test_edit_made_while_the_store_is_down_is_saved_later(
+    store: Store, make_manager: ManagerFactory, join: Join
+) -> None:
+    """Edits keep flowing while the database is unavailable and are saved once it is back."""
+    manager = await make_manager()
+    session_id = await new_session(store, notebook(code_cell("c1")))
+    ann = await join(manager, session_id, name="ann")
+    bob = await join(manager, session_id, name="bob")
+
+    await store.close()
+    ann.notebook.ycells[0]["source"].insert(0, "written during the outage")
+    await bob.client.wait_for(lambda: sources(bob.client) == ["written during the outage"])
+    await store.open()
+    await eventually(lambda: _stored_has(store, session_id, "written during the outage"))
