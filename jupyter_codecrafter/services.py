@@ -61,7 +61,7 @@ class Services:
             activity,
             refresh_ttl_s=settings.refresh_token_ttl_s,
         )
-        sessions = SessionService(store)
+        sessions = SessionService(store, rooms, bus)
         worker = create_worker(settings, store, queue, bus) if embedded(settings) else None
         languages = worker.languages if worker else tuple(settings.languages)
         execution = ExecutionService(

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import API_PREFIX
-from . import auth, execute, health, rooms, sessions
+from . import auth, collaborators, execute, health, invites, rooms, sessions
 
 
 def url_table() -> list[tuple[str, Any]]:
     """Every CodeCrafter route; the server prepends its base URL."""
     prefix = "/" + API_PREFIX
-    modules = (auth, sessions, execute, rooms, health)
+    # invites first: its /sessions/join would otherwise match /sessions/{id}.
+    modules = (auth, invites, collaborators, sessions, execute, rooms, health)
     return [
         (prefix + pattern, handler) for module in modules for pattern, handler in module.handlers
     ]

@@ -1,0 +1,40 @@
+"""Opaque cursors for "newest first" session lists.
+
+A cursor is the base64url of ``<created_at ISO 8601>|<id>`` of the last item of a page; the
+next page holds what is strictly older. Clients must not build or parse them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+from ..errors import ValidationFailed
+from ..store.base import PageCursor
+from ..store.records import Session
+
+
+def encode_cursor(session: Session) -> str:
+    raw = f"{session.created_at.isoformat()}|{session.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> PageCursor:
+    """The (created_at, id) a cursor stands for; ValidationFailed when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, _, session_id = raw.decode("utf-8").partition("|")
+        created_at = datetime.fromisoformat(created)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise _invalid() from exc
+    if created_at.tzinfo is None or not session_id:
+        raise _invalid()
+    return created_at, session_id
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "Invalid cursor.",
+        details=[{"field": "cursor", "message": "Use the next_cursor of a previous page."}],
+    )
