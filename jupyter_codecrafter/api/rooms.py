@@ -42,7 +42,7 @@ class TornadoConnection:
         self._handler.close(code, reason)
 
 
-class RoomHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class RoomHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
     _client: RoomClient | None = None
     _session: Session
     _role: SessionRole
