@@ -1,7 +1,7 @@
 """Kernel connection files, socket directories and readiness, shared by the backends.
 
-A kernel listens on ZMQ ipc sockets ``<dir>/k-<port>``. Unix socket paths are limited to
-107 bytes, so the directories are short: ``<runtime_dir>/<8 hex>/``.
+A kernel listens on ZMQ ipc sockets ``<socket dir>/k-<port>``. Unix socket paths are limited
+to 107 bytes, so the directories are short: ``<runtime_dir>/<8 hex>/[s/]``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def ensure_runtime_dir(path: str | Path | None) -> Path:
     info = os.lstat(root)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise SandboxError(f"Runtime dir {root} is not a directory owned by this user.")
-    longest = root / ("0" * 8) / f"{SOCKET_NAME}-{max(CHANNEL_PORTS.values())}"
+    longest = root / ("0" * 8) / "s" / f"{SOCKET_NAME}-{max(CHANNEL_PORTS.values())}"
     if len(os.fsencode(longest)) > MAX_SOCKET_PATH_BYTES:
         raise SandboxError(f"Runtime dir {root} is too long for unix sockets; use a shorter one.")
     return root
@@ -56,9 +56,13 @@ def make_kernel_dir(runtime_dir: Path) -> Path:
 
 
 def write_connection_file(
-    kernel_dir: Path, ip_inside: str, *, uid: int | None = None
+    path: Path, *, ip_inside: str, socket_dir: Path, uid: int | None = None
 ) -> dict[str, Any]:
-    """Write ``c.json`` for the kernel (``ip_inside``) and return the host's connection info."""
+    """Write the kernel's connection file and return the host's connection info.
+
+    The kernel binds ``<ip_inside>-<port>``, which the host reaches as
+    ``<socket_dir>/k-<port>``. ``uid`` (the sandbox user) gets to read the file.
+    """
     info: dict[str, Any] = {
         "transport": "ipc",
         "ip": ip_inside,
@@ -67,14 +71,12 @@ def write_connection_file(
         "signature_scheme": "hmac-sha256",
         "kernel_name": "",
     }
-    path = kernel_dir / CONNECTION_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         json.dump(info, file)
     if uid is not None:
-        os.chown(kernel_dir, uid, uid)
         os.chown(path, uid, uid)
-    return {**info, "ip": str(kernel_dir / SOCKET_NAME)}
+    return {**info, "ip": str(socket_dir / SOCKET_NAME)}
 
 
 def socket_paths(info: dict[str, Any]) -> list[Path]:
@@ -102,14 +104,23 @@ def _is_socket(path: Path) -> bool:
     return True
 
 
-def seal_kernel_dir(kernel_dir: Path) -> None:
-    """Make the directory root's again once the sockets exist.
+def make_socket_dir(kernel_dir: Path, uid: int) -> Path:
+    """The directory the sandbox user binds its sockets in (and nothing else)."""
+    path = kernel_dir / "s"
+    path.mkdir(mode=0o700)
+    os.chown(path, uid, uid)
+    return path
 
-    The sandbox user can then no longer replace a socket with a symlink, so the host never
-    follows a path planted by the sandbox when it (re)connects.
+
+def seal_socket_dir(socket_dir: Path) -> None:
+    """Take the socket directory back from the sandbox user once the sockets exist.
+
+    The sandbox can then no longer replace a socket with a symlink, so the host never
+    follows a path planted by the sandbox when it (re)connects. The kernel writes nothing
+    else there (its connection file is elsewhere), so this cannot race with it.
     """
-    os.chown(kernel_dir, os.getuid(), os.getgid())
-    os.chmod(kernel_dir, 0o755)  # noqa: S103 - the sandbox user must still reach its sockets
+    os.chown(socket_dir, os.getuid(), os.getgid())
+    os.chmod(socket_dir, 0o755)  # noqa: S103 - the sandbox user must still reach its sockets
 
 
 def make_client(info: dict[str, Any]) -> AsyncKernelClient:

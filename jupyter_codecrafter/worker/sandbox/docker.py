@@ -34,11 +34,13 @@ from docker.types import LogConfig, Mount, Ulimit
 from ...errors import SandboxError
 from ...store.records import Limits
 from ._connection import (
+    CONNECTION_FILE,
     SOCKET_NAME,
     check_ready,
     ensure_runtime_dir,
     make_kernel_dir,
-    seal_kernel_dir,
+    make_socket_dir,
+    seal_socket_dir,
     wait_for_sockets,
     write_connection_file,
 )
@@ -55,7 +57,14 @@ LABEL_KERNEL = "codecrafter.kernel"
 LABEL_RUN = "codecrafter.run"
 LABEL_WORKER = "codecrafter.worker"
 LABEL_DIR = "codecrafter.dir"
-KERNEL_COMMAND = ("python3", "-m", "ipykernel_launcher", "-f", f"{MOUNT}/c.json")
+CONNECTION_MOUNT = "/c.json"
+# ipykernel rewrites its connection file once its sockets are bound; a copy in the tmpfs keeps
+# that write out of the socket directory, which is sealed as soon as the sockets exist.
+KERNEL_COMMAND = (
+    "sh",
+    "-c",
+    f"cp {CONNECTION_MOUNT} /tmp/c.json && exec python3 -m ipykernel_launcher -f /tmp/c.json",
+)
 ENVIRONMENT = {
     "HOME": SANDBOX_TMP,
     "TMPDIR": SANDBOX_TMP,
@@ -150,10 +159,12 @@ class DockerKernel(KernelSandbox):
         if not self._stopped:
             await call(self._container.kill, signal="SIGINT")
 
-    async def wait_ready(self, timeout_s: float) -> None:
+    async def start(self, timeout_s: float) -> None:
+        """Start the container and wait until the kernel answers."""
         deadline = time.monotonic() + timeout_s
+        await call(self._container.start)
         await wait_for_sockets(self._info, timeout_s=timeout_s, is_alive=self.is_alive)
-        seal_kernel_dir(self._dir)
+        seal_socket_dir(self._dir / "s")
         remaining_s = max(deadline - time.monotonic(), 1.0)
         await check_ready(self._info, timeout_s=remaining_s, is_alive=self.is_alive)
 
@@ -206,13 +217,21 @@ class DockerSandbox(Sandbox):
     async def start_kernel(self, limits: Limits) -> DockerKernel:
         kernel_dir = make_kernel_dir(self._runtime_dir)
         try:
-            info = write_connection_file(kernel_dir, f"{MOUNT}/{SOCKET_NAME}", uid=SANDBOX_UID)
+            connection_file = kernel_dir / CONNECTION_FILE
+            info = write_connection_file(
+                connection_file,
+                ip_inside=f"{MOUNT}/{SOCKET_NAME}",
+                socket_dir=make_socket_dir(kernel_dir, SANDBOX_UID),
+                uid=SANDBOX_UID,
+            )
             container = await call(
-                self._client.containers.run,
+                self._client.containers.create,  # unlike run(), never pulls a missing image
                 self.image,
                 list(KERNEL_COMMAND),
-                detach=True,
-                mounts=[Mount(MOUNT, str(kernel_dir), type="bind")],
+                mounts=[
+                    Mount(MOUNT, str(kernel_dir / "s"), type="bind"),
+                    Mount(CONNECTION_MOUNT, str(connection_file), type="bind", read_only=True),
+                ],
                 log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
                 **hardening(limits, self._labels(LABEL_KERNEL, kernel_dir.name, kernel_dir)),
             )
@@ -221,7 +240,7 @@ class DockerSandbox(Sandbox):
             raise
         kernel = DockerKernel(self, container, kernel_dir, info)
         self._kernels.add(kernel)
-        await _ready_or_stop(kernel, self.start_timeout_s)
+        await _start_or_stop(kernel, self.start_timeout_s)
         return kernel
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
@@ -302,9 +321,9 @@ def _client_from_env() -> Any:
         raise SandboxError(f"Docker is not reachable: {exc}") from exc
 
 
-async def _ready_or_stop(kernel: DockerKernel, timeout_s: float) -> None:
+async def _start_or_stop(kernel: DockerKernel, timeout_s: float) -> None:
     try:
-        await kernel.wait_ready(timeout_s)
+        await kernel.start(timeout_s)
     except BaseException as exc:
         logs = await kernel.logs_tail()
         await kernel.stop()

@@ -185,7 +185,11 @@ class ProcessSandbox(Sandbox):
     async def start_kernel(self, limits: Limits) -> ProcessKernel:
         kernel_dir = make_kernel_dir(self._runtime_dir)
         try:
-            info = write_connection_file(kernel_dir, str(kernel_dir / SOCKET_NAME))
+            info = write_connection_file(
+                kernel_dir / CONNECTION_FILE,
+                ip_inside=str(kernel_dir / SOCKET_NAME),
+                socket_dir=kernel_dir,
+            )
             process = self._spawn_kernel(kernel_dir, limits)
         except BaseException:
             shutil.rmtree(kernel_dir, ignore_errors=True)
@@ -302,9 +306,14 @@ async def _supervise(
 async def _exited(pid: int) -> None:
     """Wait until process ``pid`` exits (its pidfd becomes readable), without reaping it."""
     loop = asyncio.get_running_loop()
-    exited = loop.create_future()
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
     pidfd = os.pidfd_open(pid)
-    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+    loop.add_reader(pidfd, readable)
     try:
         await exited
     finally:

@@ -1,0 +1,275 @@
+"""A session's stateful kernel: an ipykernel in a sandbox, driven by jupyter_client.
+
+One execute at a time; variables persist between executes until :meth:`Kernel.restart`.
+Each execute ends with a :class:`JobStatus`:
+
+- SUCCEEDED / FAILED: the kernel's reply (an error reply carries an nbformat error output);
+- TIMED_OUT: the kernel is interrupted; if it is not idle again within a few seconds it is
+  stopped (``is_alive`` becomes False);
+- OUTPUT_EXCEEDED: collecting stops at the cap and the kernel is interrupted;
+- MEMORY_EXCEEDED: the kernel was killed for exceeding its memory (or raised MemoryError);
+- CANCELLED: :meth:`interrupt`, :meth:`restart` or :meth:`shutdown` ended it;
+- INTERNAL_ERROR: the kernel died otherwise, or is not running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from queue import Empty
+from typing import Any, Literal
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+
+from ..errors import SandboxError
+from ..store.records import JobStatus, Limits
+from .outputs import OutputCollector
+from .sandbox._connection import make_client, wait_until_ready
+from .sandbox.base import KernelSandbox, Sandbox
+
+OnOutput = Callable[[dict[str, Any]], Awaitable[None]]
+Ending = Literal["idle", "timeout", "exceeded", "died"]
+
+CONNECT_TIMEOUT_S = 30.0
+INTERRUPT_GRACE_S = 5.0  # how long an interrupted kernel has to become idle again
+REPLY_TIMEOUT_S = 5.0
+POLL_S = 0.5  # how often a silent kernel is checked for being alive
+
+
+@dataclass(slots=True)
+class ExecutionOutcome:
+    status: JobStatus
+    execution_count: int | None
+    outputs: list[dict[str, Any]]  # nbformat v4 output dicts
+    error: str | None  # e.g. "NameError: name 'x' is not defined"
+
+
+@dataclass(slots=True)
+class _Run:
+    msg_id: str
+    collector: OutputCollector
+    on_output: OnOutput
+    deadline: float
+    execution_count: int | None = None
+
+
+async def _connect(kernel: KernelSandbox) -> AsyncKernelClient:
+    client = make_client(kernel.connection_info)
+    try:
+        # The sandbox saw the kernel answer; this makes sure our IOPub subscription is live.
+        await wait_until_ready(client, timeout_s=CONNECT_TIMEOUT_S, is_alive=kernel.is_alive)
+    except BaseException:
+        client.stop_channels()
+        raise
+    return client
+
+
+class Kernel:
+    """A stateful kernel in ``sandbox`` under ``limits``. Create with :meth:`start`."""
+
+    def __init__(
+        self, sandbox: Sandbox, limits: Limits, kernel: KernelSandbox, client: AsyncKernelClient
+    ) -> None:
+        self.sandbox = sandbox
+        self.limits = limits
+        self.last_used = time.monotonic()  # for idle culling
+        self._kernel = kernel
+        self._client = client
+        self._lock = asyncio.Lock()
+        self._alive = True
+        self._closing = False  # restart or shutdown under way: a running execute is cancelled
+        self._interrupted = False
+
+    @classmethod
+    async def start(cls, sandbox: Sandbox, limits: Limits) -> Kernel:
+        kernel = await sandbox.start_kernel(limits)
+        try:
+            client = await _connect(kernel)
+        except BaseException:
+            await kernel.stop()
+            raise
+        return cls(sandbox, limits, kernel, client)
+
+    @property
+    def is_alive(self) -> bool:
+        """False once shut down or seen dead (see :meth:`check_alive` to look again)."""
+        return self._alive
+
+    async def check_alive(self) -> bool:
+        """Ask the sandbox whether the kernel still runs."""
+        if self._alive and not await self._kernel.is_alive():
+            self._alive = False
+        return self._alive
+
+    async def interrupt(self) -> None:
+        """Interrupt the running execute (it ends CANCELLED); harmless when idle."""
+        if self._alive:
+            self._interrupted = True
+            await self._kernel.interrupt()
+
+    async def restart(self) -> None:
+        """Replace the kernel with a fresh one: state and execution count start over."""
+        self._closing = True
+        await self._kernel.stop()  # a running execute sees the kernel gone and ends
+        async with self._lock:
+            self._closing = False
+            self._alive = False
+            self._client.stop_channels()
+            kernel = await self.sandbox.start_kernel(self.limits)
+            try:
+                self._client = await _connect(kernel)
+            except BaseException:
+                await kernel.stop()
+                raise
+            self._kernel, self._alive = kernel, True
+            self.last_used = time.monotonic()
+
+    async def shutdown(self) -> None:
+        """Stop the kernel and remove what it left (idempotent)."""
+        self._closing = True
+        self._alive = False
+        await self._kernel.stop()
+        async with self._lock:
+            self._client.stop_channels()
+
+    async def execute(
+        self, code: str, *, timeout_s: float, output_bytes: int, on_output: OnOutput
+    ) -> ExecutionOutcome:
+        """Run ``code``; each output is passed to ``on_output`` as it comes (see outputs.py)."""
+        async with self._lock:
+            self.last_used = time.monotonic()
+            try:
+                return await self._execute(code, timeout_s, output_bytes, on_output)
+            except BaseException:
+                # Cancelled, or on_output failed: don't leave the kernel running this code.
+                with contextlib.suppress(SandboxError, OSError):
+                    await self._kernel.interrupt()
+                raise
+            finally:
+                self.last_used = time.monotonic()
+
+    async def _execute(
+        self, code: str, timeout_s: float, output_bytes: int, on_output: OnOutput
+    ) -> ExecutionOutcome:
+        if not self._alive:
+            return ExecutionOutcome(
+                JobStatus.INTERNAL_ERROR, None, [], "The kernel is not running; restart it."
+            )
+        self._interrupted = False
+        # stop_on_error aborts requests queued behind a failing one; executes here never queue
+        # (one at a time), and with it some kernels also abort the next, unrelated request.
+        msg_id = self._client.execute(
+            code, store_history=True, allow_stdin=False, stop_on_error=False
+        )
+        run = _Run(
+            msg_id, OutputCollector(output_bytes), on_output, deadline=time.monotonic() + timeout_s
+        )
+        ending = await self._follow(run)
+        if ending == "idle":
+            return await self._replied(run)
+        if ending == "died":
+            return await self._died(run)
+        await self._interrupt_and_settle(run)
+        if ending == "timeout":
+            return self._outcome(
+                run, JobStatus.TIMED_OUT, f"Execution timed out after {timeout_s:g} s."
+            )
+        return self._outcome(
+            run, JobStatus.OUTPUT_EXCEEDED, f"Output exceeded the limit of {output_bytes} bytes."
+        )
+
+    async def _follow(self, run: _Run) -> Ending:
+        """Pass this execute's IOPub messages on until the kernel is idle or a limit is hit."""
+        while True:
+            wait_s = min(POLL_S, run.deadline - time.monotonic())
+            if wait_s <= 0:
+                return "timeout"
+            try:
+                msg = await self._client.get_iopub_msg(timeout=wait_s)
+            except Empty:
+                if not await self._kernel.is_alive():
+                    return "died"
+                continue
+            if msg["parent_header"].get("msg_id") != run.msg_id:
+                continue  # late output of an earlier, interrupted execute
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return "idle"
+            if await self._handle(run, msg["msg_type"], msg["content"]):
+                return "exceeded"
+
+    async def _handle(self, run: _Run, msg_type: str, content: dict[str, Any]) -> bool:
+        """Collect one message and stream its events; True when the cap was just exceeded."""
+        if msg_type == "execute_input":
+            run.execution_count = content.get("execution_count")
+        already_exceeded = run.collector.exceeded
+        for event in run.collector.handle(msg_type, content):
+            await run.on_output(event)
+        return run.collector.exceeded and not already_exceeded
+
+    async def _interrupt_and_settle(self, run: _Run) -> None:
+        """Interrupt; a kernel that is not idle again within the grace period is stopped."""
+        await self._kernel.interrupt()
+        run.deadline = time.monotonic() + INTERRUPT_GRACE_S
+        if await self._follow_quietly(run) != "idle":
+            await self._mark_dead()
+
+    async def _follow_quietly(self, run: _Run) -> Ending:
+        while True:
+            ending = await self._follow(run)
+            if ending != "exceeded":
+                return ending  # past the cap, messages are dropped until idle
+
+    async def _replied(self, run: _Run) -> ExecutionOutcome:
+        content = await self._reply(run.msg_id)
+        if content is None:
+            return self._outcome(run, JobStatus.INTERNAL_ERROR, "The kernel did not reply.")
+        run.execution_count = content.get("execution_count", run.execution_count)
+        if content.get("status") == "ok":
+            return self._outcome(run, JobStatus.SUCCEEDED, None)
+        if content.get("status") != "error":
+            return self._outcome(run, JobStatus.FAILED, "The execution was aborted.")
+        ename, evalue = content.get("ename", "Error"), content.get("evalue", "")
+        message = f"{ename}: {evalue}" if evalue else ename
+        if ename == "MemoryError":
+            return self._outcome(run, JobStatus.MEMORY_EXCEEDED, message)
+        if ename == "KeyboardInterrupt" and self._interrupted:
+            return self._outcome(run, JobStatus.CANCELLED, "Interrupted.")
+        return self._outcome(run, JobStatus.FAILED, message)
+
+    async def _reply(self, msg_id: str) -> dict[str, Any] | None:
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        while (wait_s := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self._client.get_shell_msg(timeout=wait_s)
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                content: dict[str, Any] = msg["content"]
+                return content
+        return None
+
+    async def _died(self, run: _Run) -> ExecutionOutcome:
+        oom = not self._closing and await self._kernel.was_oom_killed()
+        closing = self._closing
+        await self._mark_dead()
+        if closing:
+            return self._outcome(run, JobStatus.CANCELLED, "The kernel was stopped.")
+        if oom:
+            return self._outcome(
+                run,
+                JobStatus.MEMORY_EXCEEDED,
+                f"The kernel exceeded its memory limit "
+                f"({self.limits.memory_mb} MiB) and was stopped.",
+            )
+        return self._outcome(run, JobStatus.INTERNAL_ERROR, "The kernel died unexpectedly.")
+
+    async def _mark_dead(self) -> None:
+        self._alive = False
+        await self._kernel.stop()
+
+    @staticmethod
+    def _outcome(run: _Run, status: JobStatus, error: str | None) -> ExecutionOutcome:
+        return ExecutionOutcome(status, run.execution_count, run.collector.outputs, error)
