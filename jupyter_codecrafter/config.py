@@ -8,6 +8,7 @@ a value set in a config file wins over the environment.
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
 from pathlib import Path
@@ -142,6 +143,59 @@ class CodeCrafterSettings(Configurable):
         False, help="Refuse to start the worker when sandbox=docker and Docker is unreachable."
     ).tag(config=True)
 
+    jwt_leeway_s = Float(
+        10.0, help="Clock skew tolerated when checking an access token's exp and iat, in seconds."
+    ).tag(config=True)
+
+    admin_usernames = List(
+        Unicode(),
+        default_value=[],
+        help="Existing accounts promoted to admin at start-up (comma-separated in the "
+        "environment). Create the account first (codecrafter-admin create-user --admin is "
+        "the safer way: a name listed here before it is registered can be claimed by anyone).",
+    ).tag(config=True)
+
+    max_preferences_bytes = Int(
+        16_384, help="Largest preferences object of one user (JSON, in bytes)."
+    ).tag(config=True)
+
+    activity_purge_interval_s = Float(
+        3600.0,
+        help="How often expired activity entries (older than 30 days) and refresh tokens are "
+        "deleted, in seconds. MongoDB also expires activity with a TTL index.",
+    ).tag(config=True)
+
+    cors_origins = List(
+        Unicode(),
+        default_value=[],
+        help="Origins (scheme://host[:port]) whose pages may call the CodeCrafter API from a "
+        "browser, e.g. another frontend (comma-separated in the environment). Empty: same "
+        "origin only. Credentials are Bearer tokens, never cookies, across origins.",
+    ).tag(config=True)
+
+    # Rate limits: "<count>/<period>" in the `limits` notation ("10/minute",
+    # "100 per 15 minutes"); an empty string disables a rule. The client address is
+    # the request's remote_ip: behind a proxy set ServerApp.trust_xheaders=True.
+    rate_limit_login = Unicode(
+        "10/minute", help="Log-in attempts per client IP (brute-force protection)."
+    ).tag(config=True)
+
+    rate_limit_register = Unicode("10/minute", help="Registrations per client IP.").tag(config=True)
+
+    rate_limit_unauthenticated = Unicode(
+        "100/15 minutes",
+        help="Requests without a valid access token, per client IP (every operation but health).",
+    ).tag(config=True)
+
+    rate_limit_authenticated = Unicode(
+        "1200/minute",
+        help="Requests with a valid access token, per user; far above interactive use.",
+    ).tag(config=True)
+
+    rate_limit_execute = Unicode("60/minute", help="Cell and snippet runs per user.").tag(
+        config=True
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._apply_environment()
@@ -154,7 +208,7 @@ class CodeCrafterSettings(Configurable):
         for name, trait in self.traits(config=True).items():
             value = os.environ.get(ENV_PREFIX + name.upper())
             if value is not None and name not in configured:
-                self.set_trait(name, trait.from_string(value))
+                self.set_trait(name, _from_environment(trait, value))
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -187,3 +241,12 @@ class CodeCrafterSettings(Configurable):
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def _from_environment(trait: Any, value: str) -> Any:
+    """A setting's value from its variable; lists are comma-separated (or a Python literal)."""
+    if isinstance(trait, List) and not value.lstrip().startswith("["):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(trait, List):
+        return ast.literal_eval(value)
+    return trait.from_string(value)

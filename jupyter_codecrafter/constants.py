@@ -24,6 +24,7 @@ ROOM_CHANNEL_PREFIX: Final = "codecrafter:room:"
 INVALIDATION_CHANNEL: Final = "codecrafter:invalidate"
 KERNEL_OWNER_KEY_PREFIX: Final = "codecrafter:kernel:"
 CACHE_KEY_PREFIX: Final = "codecrafter:cache:"
+RATE_LIMIT_KEY_PREFIX: Final = "codecrafter:ratelimit"  # counters shared by every server
 
 # Defaults that both sides must agree on unless configured otherwise.
 DEFAULT_JOB_DELIVERY_LIMIT: Final = 3

@@ -11,13 +11,14 @@ from typing import Any
 from .accounts.passwords import Passwords
 from .accounts.service import AccountService
 from .accounts.tokens import AccessTokens
-from .activity import ActivityLog
+from .activity import ActivityLog, Housekeeping
 from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
 from .errors import CodeCrafterError
 from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
 from .execution.writer import OutputWriter
+from .ratelimit import RateLimiter, rules_from_settings
 from .rooms.manager import RoomManager
 from .sessions.service import SessionService
 from .store.base import Store, create_store
@@ -38,6 +39,8 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     execution: ExecutionService
+    limiter: RateLimiter
+    housekeeping: Housekeeping
     worker: Worker | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -57,9 +60,14 @@ class Services:
             Passwords(
                 time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
             ),
-            AccessTokens(settings.resolved_jwt_secret(), ttl_s=settings.access_token_ttl_s),
+            AccessTokens(
+                settings.resolved_jwt_secret(),
+                ttl_s=settings.access_token_ttl_s,
+                leeway_s=settings.jwt_leeway_s,
+            ),
             activity,
             refresh_ttl_s=settings.refresh_token_ttl_s,
+            max_preferences_bytes=settings.max_preferences_bytes,
         )
         sessions = SessionService(store, rooms, bus)
         worker = create_worker(settings, store, queue, bus) if embedded(settings) else None
@@ -74,12 +82,31 @@ class Services:
             limits=settings.default_limits(),
             languages=languages,
         )
+        limiter = RateLimiter(
+            rules_from_settings(settings),
+            redis_url=settings.redis_url,
+            namespace=settings.namespace,
+        )
+        housekeeping = Housekeeping(store, activity, interval_s=settings.activity_purge_interval_s)
         return cls(
-            settings, instance_id, store, bus, queue, rooms, accounts, sessions, execution, worker
+            settings,
+            instance_id,
+            store,
+            bus,
+            queue,
+            rooms,
+            accounts,
+            sessions,
+            execution,
+            limiter,
+            housekeeping,
+            worker,
         )
 
     async def start(self) -> None:
         await self.store.open()
+        await self.accounts.promote_admins(self.settings.admin_usernames)
+        self.housekeeping.start()
         await self.bus.start()
         await self.queue.start()
         await self.rooms.start()
@@ -102,6 +129,8 @@ class Services:
         await self.rooms.stop()
         await self.queue.close()
         await self.bus.close()
+        await self.housekeeping.stop()
+        await self.limiter.close()
         await self.store.close()
 
     async def ready(self) -> None:

@@ -1,0 +1,110 @@
+"""Rate limits: counted per key and rule, in process or shared through Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from jupyter_codecrafter.config import CodeCrafterSettings
+from jupyter_codecrafter.errors import RateLimited
+from jupyter_codecrafter.ratelimit import RULES, RateLimiter, parse_rule, rules_from_settings
+
+
+def limiter(text: str = "3/minute", **options: str) -> RateLimiter:
+    rule = parse_rule("login", text, "ip")
+    assert rule is not None
+    return RateLimiter({"login": rule}, **options)
+
+
+async def test_over_the_limit_is_refused_with_retry_after() -> None:
+    """The fourth hit of a 3/minute rule raises RateLimited with 1..60 s to wait."""
+    rates = limiter()
+    for _ in range(3):
+        await rates.hit("login", "10.0.0.1")
+    with pytest.raises(RateLimited) as info:
+        await rates.hit("login", "10.0.0.1")
+    assert 1 <= info.value.retry_after_s <= 60
+    assert info.value.details == {"retry_after_s": info.value.retry_after_s}
+
+
+async def test_keys_are_counted_separately() -> None:
+    """One client at its limit does not limit another."""
+    rates = limiter("1/minute")
+    await rates.hit("login", "10.0.0.1")
+    await rates.hit("login", "10.0.0.2")
+    with pytest.raises(RateLimited):
+        await rates.hit("login", "10.0.0.1")
+
+
+async def test_unknown_or_disabled_rules_never_limit() -> None:
+    """A rule that is not configured (empty setting) lets everything through."""
+    rates = limiter()
+    for _ in range(10):
+        await rates.hit("register", "10.0.0.1")
+    assert rates.per("register") is None and rates.per("login") == "ip"
+
+
+def test_settings_map_to_rules() -> None:
+    """Every rule comes from its setting; an empty setting turns the rule off."""
+    settings = CodeCrafterSettings(rate_limit_execute="", rate_limit_login="5 per 2 minutes")
+    rules = rules_from_settings(settings)
+    assert "execute" not in rules
+    assert (rules["login"].item.amount, rules["login"].item.get_expiry()) == (5, 120)
+    assert set(rules) == set(RULES) - {"execute"}
+    assert rules["authenticated"].per == "user" and rules["unauthenticated"].per == "ip"
+
+
+def test_defaults_match_the_documented_figures() -> None:
+    """Defaults: login/register 10/min per IP, 100/15 min unauthenticated per IP,
+    1200/min per user, 60 runs/min per user."""
+    rules = rules_from_settings(CodeCrafterSettings())
+    figures = {name: (r.item.amount, r.item.get_expiry(), r.per) for name, r in rules.items()}
+    assert figures == {
+        "login": (10, 60, "ip"),
+        "register": (10, 60, "ip"),
+        "unauthenticated": (100, 900, "ip"),
+        "authenticated": (1200, 60, "user"),
+        "execute": (60, 60, "user"),
+    }
+
+
+def test_a_malformed_limit_is_a_clear_error() -> None:
+    """A setting that is not a rate ('ten a minute') fails at start-up, naming the rule."""
+    with pytest.raises(ValueError, match="'login'"):
+        parse_rule("login", "ten a minute", "ip")
+
+
+@pytest.fixture
+async def redis_limiters(redis_clean: str, namespace: str) -> AsyncIterator[list[RateLimiter]]:
+    """Two limiters on one Redis, as two server instances would have."""
+    limiters = [limiter("3/minute", redis_url=redis_clean, namespace=namespace) for _ in "ab"]
+    yield limiters
+    for each in limiters:
+        await each.close()
+
+
+async def test_redis_counters_hold_across_instances(redis_limiters: list[RateLimiter]) -> None:
+    """Hits on two instances add up: the fourth hit, on either instance, is refused."""
+    first, second = redis_limiters
+    await first.hit("login", "10.0.0.1")
+    await second.hit("login", "10.0.0.1")
+    await first.hit("login", "10.0.0.1")
+    with pytest.raises(RateLimited) as info:
+        await second.hit("login", "10.0.0.1")
+    assert 1 <= info.value.retry_after_s <= 60
+
+
+async def test_redis_keys_carry_the_namespace(
+    redis_limiters: list[RateLimiter], redis_clean: str, namespace: str
+) -> None:
+    """Counters live under the deployment's namespace, so deployments sharing Redis don't mix."""
+    import redis.asyncio as aioredis
+
+    await redis_limiters[0].hit("login", "10.0.0.1")
+    client = aioredis.Redis.from_url(redis_clean)
+    try:
+        keys = [key.decode() async for key in client.scan_iter()]
+    finally:
+        await client.aclose()
+    assert keys and all(key.startswith(namespace + "codecrafter:ratelimit") for key in keys)
