@@ -8,14 +8,37 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import API_PREFIX
-from . import auth, collaborators, execute, health, invites, rooms, sessions
+from . import (
+    admin,
+    auth,
+    collaborators,
+    execute,
+    fallback,
+    health,
+    invites,
+    openapi,
+    rooms,
+    sessions,
+)
 
 
 def url_table() -> list[tuple[str, Any]]:
     """Every CodeCrafter route; the server prepends its base URL."""
     prefix = "/" + API_PREFIX
     # invites first: its /sessions/join would otherwise match /sessions/{id}.
-    modules = (auth, invites, collaborators, sessions, execute, rooms, health)
+    # fallback last: a JSON 404 for any other path under the prefix.
+    modules = (
+        auth,
+        invites,
+        collaborators,
+        sessions,
+        execute,
+        rooms,
+        health,
+        admin,
+        openapi,
+        fallback,
+    )
     return [
         (prefix + pattern, handler) for module in modules for pattern, handler in module.handlers
     ]

@@ -1,4 +1,5 @@
-"""The base of every CodeCrafter handler: Bearer auth, JSON bodies, JSON errors.
+"""The base of every CodeCrafter handler: Bearer auth, JSON bodies, JSON errors, and the
+API-wide rules: rate limits, security headers, CORS and XSRF.
 
 CodeCrafter API calls authenticate with ``Authorization: Bearer <access JWT>``, not with the
 Jupyter token, so scripts and other frontends can call them; the methods are therefore
@@ -8,8 +9,10 @@ marked ``allow_unauthenticated`` for Jupyter's own auth, and checked here instea
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel
@@ -46,6 +49,19 @@ _STATUS_CODES = {
 }
 
 
+# On every CodeCrafter response, errors included (tornado re-applies defaults before errors).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # tokens and personal data: never kept by caches
+    "X-Frame-Options": "DENY",
+}
+# JSON is never a page: nothing may load, run or frame it.
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE_S = 600
+
+
 def bearer_token(authorization: str | None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
@@ -59,20 +75,87 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         return self.settings["codecrafter"]  # type: ignore[no-any-return]
 
     def check_xsrf_cookie(self) -> None:
-        # A Bearer token is not sent by a browser on its own, so it cannot be forged
-        # cross-site; only cookie-authenticated requests need the XSRF check.
-        if self.bearer is None:
+        # Only what a browser sends on its own (a login cookie) can be forged cross-site: a
+        # Bearer token cannot, and a request with no credentials has no authority to abuse.
+        if self.bearer is None and self._cookie_authenticated():
             super().check_xsrf_cookie()
+
+    def _cookie_authenticated(self) -> bool:
+        # Before prepare() has identified the user this is unknown; prepare() asks again.
+        user = getattr(self, "_jupyter_current_user", None)
+        return user is not None and not self.token_authenticated
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
         await super().prepare()
         await self.services.ready()
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("Cache-Control", "no-store")
+
+    @property
+    def content_security_policy(self) -> str:
+        return CONTENT_SECURITY_POLICY
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
+        origin = self.cors_origin
+        if origin is not None:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", "Retry-After")
+            self.set_header("Vary", "Origin")
+
+    @property
+    def cors_origin(self) -> str | None:
+        """The request's Origin when the cors_origins setting lists it."""
+        origin = self.request.headers.get("Origin")
+        allowed = self.services.settings.cors_origins
+        return origin if origin and origin.rstrip("/").lower() in _normalised(allowed) else None
+
+    def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
+        return self.cors_origin is not None or super().check_origin(origin_to_satisfy_tornado)
+
+    def set_cors_headers(self) -> None:
+        # Jupyter's own allow_origin settings apply unless the origin is one of ours.
+        if self.cors_origin is None:
+            super().set_cors_headers()
+
+    @allow_unauthenticated
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """CORS preflight: allowed origins may send the Bearer header and JSON."""
+        if self.cors_origin is None:
+            super().options(*args, **kwargs)
+            return
+        methods = [m for m in self.allowed_methods() if m != "OPTIONS"]
+        self.set_header("Access-Control-Allow-Methods", ", ".join(methods))
+        self.set_header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+        self.set_header("Access-Control-Max-Age", str(CORS_MAX_AGE_S))
+        self.set_status(204)
+        self.finish()
+
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this endpoint answers (for Allow and CORS preflights)."""
+        return [m for m in self.SUPPORTED_METHODS if m == "OPTIONS" or _defines(self, m)]
+
+    @property
+    def client_ip(self) -> str:
+        """The client's address (the proxy's unless ServerApp.trust_xheaders is set)."""
+        return self.request.remote_ip or "unknown"
 
     async def before_operation(self, operation: Operation) -> None:
-        """Checks every operation passes first (rate limits hook in here)."""
+        """Rate limits, checked before anything else: per user with a valid access token,
+        per client IP without one, plus the operation's own rule."""
+        if not operation.rate_limited:
+            return
+        limiter = self.services.limiter
+        user_id = self.services.accounts.user_id_of(self.bearer)
+        if operation.rate_limit is not None:
+            per = limiter.per(operation.rate_limit)
+            key = user_id if per == "user" else self.client_ip
+            if key is not None:
+                await limiter.hit(operation.rate_limit, key)
+        if user_id is not None:
+            await limiter.hit("authenticated", user_id)
+        else:
+            await limiter.hit("unauthenticated", self.client_ip)
 
     @property
     def bearer(self) -> str | None:
@@ -98,7 +181,8 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         except ValueError as exc:
             raise BadRequest("The body is not valid JSON.") from exc
         try:
-            return model.model_validate(data)
+            # Strict: JSON types as documented (no "1" for 1, no 0 for false).
+            return model.model_validate(data, strict=True)
         except PydanticValidationError as exc:
             raise ValidationFailed(details=validation_details(exc)) from exc
 
@@ -115,6 +199,8 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         self.set_status(error.status)
         if error.status == 429 and hasattr(error, "retry_after_s"):
             self.set_header("Retry-After", str(error.retry_after_s))
+        if error.status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(error.to_dict(), default=str))
 
@@ -125,6 +211,15 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         super().log_exception(typ, value, tb)
 
 
+def _normalised(origins: list[str]) -> set[str]:
+    return {origin.rstrip("/").lower() for origin in origins}
+
+
+def _defines(handler: web.RequestHandler, method: str) -> bool:
+    own = getattr(type(handler), method.lower(), None)
+    return own is not None and own is not getattr(web.RequestHandler, method.lower(), None)
+
+
 def _as_error(status_code: int, exc_info: Any) -> CodeCrafterError:
     exc = exc_info[1] if exc_info else None
     if isinstance(exc, CodeCrafterError):
@@ -133,5 +228,5 @@ def _as_error(status_code: int, exc_info: Any) -> CodeCrafterError:
     if isinstance(exc, web.HTTPError) and exc.status_code < 500:
         error.status = exc.status_code
         error.code = _STATUS_CODES.get(exc.status_code, "http_error")
-        error.message = exc.log_message or exc.reason or error.message
+        error.message = exc.log_message or exc.reason or HTTPStatus(exc.status_code).phrase + "."
     return error

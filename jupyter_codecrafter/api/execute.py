@@ -6,6 +6,7 @@ from ..errors import PayloadTooLarge
 from ..store.records import User
 from .base import CodeCrafterHandler
 from .operation import operation
+from .schemas import ErrorResponse
 from .schemas.execute import ExecuteCellRequest, ExecuteSnippetRequest, JobOut, JobResponse
 
 
@@ -20,7 +21,7 @@ class ExecuteHandler(RunHandler):
     @operation(
         "Run a notebook cell in the session's kernel",
         request=ExecuteCellRequest,
-        responses={202: JobResponse},
+        responses={202: JobResponse, 404: ErrorResponse},  # 404: the session
         rate_limit="execute",
         tags=("execution",),
     )
@@ -34,7 +35,7 @@ class SnippetHandler(RunHandler):
     @operation(
         "Run a snippet in a fresh sandbox",
         request=ExecuteSnippetRequest,
-        responses={202: JobResponse},
+        responses={202: JobResponse, 404: ErrorResponse},  # 404: the session
         rate_limit="execute",
         tags=("execution",),
     )

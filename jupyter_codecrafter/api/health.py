@@ -17,6 +17,7 @@ class HealthHandler(CodeCrafterHandler):
     @operation(
         "Health of this instance and its backends",
         auth=False,
+        rate_limited=False,  # load balancers poll it
         responses={200: HealthResponse, 503: HealthResponse},
         tags=("operations",),
     )

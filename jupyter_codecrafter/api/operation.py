@@ -44,6 +44,7 @@ class Operation:
     rate_limit: str | None = None  # name of a rate-limit rule applied before anything else
     tags: tuple[str, ...] = ()
     description: str = ""
+    rate_limited: bool = True  # False only for what load balancers poll (health)
 
 
 def operation(
@@ -57,6 +58,7 @@ def operation(
     rate_limit: str | None = None,
     tags: tuple[str, ...] = (),
     description: str = "",
+    rate_limited: bool = True,
 ) -> Callable[[MethodT], MethodT]:
     spec = Operation(
         summary,
@@ -68,6 +70,7 @@ def operation(
         rate_limit,
         tags,
         description,
+        rate_limited,
     )
 
     def decorate(method: MethodT) -> MethodT:
