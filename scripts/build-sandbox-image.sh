@@ -44,6 +44,7 @@ apt_mirror() {
 if [ "${CODECRAFTER_REBUILD:-0}" != "1" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 0
 fi
+PREVIOUS="$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 
 command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "the Docker daemon does not answer (docker info failed)"
@@ -93,3 +94,8 @@ tar --numeric-owner -C "$ROOT" -c . | docker import \
 
 docker run --rm --network none "$IMAGE" python3 -c "import ipykernel" >>"$LOG" 2>&1 \
     || fail "checking the image (import ipykernel)"
+
+# A rebuild leaves the previous image untagged; drop it unless a container still uses it.
+if [ -n "$PREVIOUS" ]; then
+    docker image rm "$PREVIOUS" >/dev/null 2>&1 || true
+fi

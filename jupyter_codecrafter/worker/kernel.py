@@ -70,6 +70,8 @@ async def _connect(kernel: KernelSandbox) -> AsyncKernelClient:
 class Kernel:
     """A stateful kernel in ``sandbox`` under ``limits``. Create with :meth:`start`."""
 
+    interrupt_grace_s = INTERRUPT_GRACE_S
+
     def __init__(
         self, sandbox: Sandbox, limits: Limits, kernel: KernelSandbox, client: AsyncKernelClient
     ) -> None:
@@ -212,7 +214,7 @@ class Kernel:
     async def _interrupt_and_settle(self, run: _Run) -> None:
         """Interrupt; a kernel that is not idle again within the grace period is stopped."""
         await self._kernel.interrupt()
-        run.deadline = time.monotonic() + INTERRUPT_GRACE_S
+        run.deadline = time.monotonic() + self.interrupt_grace_s
         if await self._follow_quietly(run) != "idle":
             await self._mark_dead()
 

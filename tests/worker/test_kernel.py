@@ -23,6 +23,14 @@ from tests.worker.conftest import LIMITS, leftover_containers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+SWALLOWS_INTERRUPTS = """
+import time
+while True:
+    try:
+        time.sleep(10)
+    except KeyboardInterrupt:
+        pass
+"""
 MEMORY_BOMB = "chunks = []\nwhile True:\n    chunks.append(bytearray(10 * 2**20))\n"
 
 
@@ -180,6 +188,19 @@ async def test_interrupt_cancels_the_running_cell(kernel: Kernel) -> None:
     assert stdout(await run(kernel, "print(1 + 1)")) == "2\n"
 
 
+async def test_cancelling_an_execute_interrupts_the_kernel(kernel: Kernel) -> None:
+    """A cancelled execute (e.g. a cancelled job) stops the cell instead of leaving it running."""
+    recorder = Recorder()
+    code = "import time\nprint('started', flush=True)\ntime.sleep(60)"
+    task = asyncio.ensure_future(run(kernel, code, recorder=recorder))
+    await asyncio.wait_for(recorder.first.wait(), 20)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    outcome = await run(kernel, "print('free')", timeout_s=10)
+    assert (outcome.status, stdout(outcome)) == (JobStatus.SUCCEEDED, "free\n")
+
+
 async def test_executes_run_one_at_a_time_in_order(kernel: Kernel) -> None:
     """Two executes sent at once run in order: the second sees what the first set."""
     first = asyncio.ensure_future(run(kernel, "import time\ntime.sleep(0.3)\norder = 'first'"))
@@ -209,6 +230,46 @@ async def test_memory_bomb_is_memory_exceeded(sandbox: Sandbox) -> None:
         assert outcome.status == JobStatus.MEMORY_EXCEEDED
         await fresh.restart()
         assert stdout(await run(fresh, "print('fresh')")) == "fresh\n"
+    finally:
+        await fresh.shutdown()
+
+
+async def test_kernel_that_ignores_interrupts_is_stopped_after_a_timeout(sandbox: Sandbox) -> None:
+    """A cell that swallows the interrupt is TIMED_OUT and its kernel is stopped, not kept."""
+    fresh = await Kernel.start(sandbox, LIMITS)
+    fresh.interrupt_grace_s = 1.0
+    code = SWALLOWS_INTERRUPTS
+    try:
+        outcome = await run(fresh, code, timeout_s=1.0)
+        assert outcome.status == JobStatus.TIMED_OUT
+        assert not fresh.is_alive
+        assert (await run(fresh, "print(1)")).status == JobStatus.INTERNAL_ERROR
+    finally:
+        await fresh.shutdown()
+
+
+async def test_kernel_that_dies_is_an_internal_error(sandbox: Sandbox) -> None:
+    """A kernel that exits mid-cell ends the run as INTERNAL_ERROR and is seen as dead."""
+    fresh = await Kernel.start(sandbox, LIMITS)
+    try:
+        outcome = await run(fresh, "import os\nos._exit(3)")
+        assert outcome.status == JobStatus.INTERNAL_ERROR
+        assert not fresh.is_alive
+    finally:
+        await fresh.shutdown()
+
+
+async def test_restart_cancels_the_running_cell(sandbox: Sandbox) -> None:
+    """Restarting during a long cell ends it as CANCELLED and gives a fresh, working kernel."""
+    fresh = await Kernel.start(sandbox, LIMITS)
+    try:
+        recorder = Recorder()
+        code = "import time\nprint('started', flush=True)\ntime.sleep(60)"
+        task = asyncio.ensure_future(run(fresh, code, recorder=recorder))
+        await asyncio.wait_for(recorder.first.wait(), 20)
+        await fresh.restart()
+        assert (await task).status == JobStatus.CANCELLED
+        assert stdout(await run(fresh, "print('again')")) == "again\n"
     finally:
         await fresh.shutdown()
 

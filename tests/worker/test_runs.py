@@ -138,11 +138,11 @@ async def test_long_silence_is_not_the_end(
 
     impatient = DockerSandbox(
         docker_sandbox.image,
-        client=docker.from_env(timeout=2),
+        client=docker.from_env(timeout=1),
         runtime_dir=str(runtime_dir),
         worker_id=docker_sandbox.worker_id,
     )
-    result = await impatient.run("bash", "sleep 4; echo done", "", LIMITS)
+    result = await impatient.run("bash", "sleep 2; echo done", "", LIMITS)
     assert (result.status, result.stdout) == (JobStatus.SUCCEEDED, "done\n")
 
 

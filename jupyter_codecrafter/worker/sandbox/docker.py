@@ -6,9 +6,11 @@ tiny init (docker-init) as PID 1 so signals and zombies are handled, and only th
 environment given here. Containers are labelled so leftovers of a crashed worker can be
 found and removed (:meth:`DockerSandbox.cleanup_orphans`).
 
-A kernel's ZMQ ipc sockets live in a short host directory mounted at ``/k``. Once the
-sockets exist the directory is handed back to root, so the sandbox cannot swap a socket
-for a symlink that the host would follow.
+A kernel's ZMQ ipc sockets live in a short host directory mounted at ``/k``; its connection
+file comes in read-only and is copied to the tmpfs. Once the sockets exist the directory is
+handed back to root, so the sandbox cannot swap a socket for a symlink the host would follow.
+A run gets its program and stdin as files in a read-only mount at ``/k``, and its output is
+read through attach (never logged to disk), up to the cap.
 
 The docker SDK is synchronous; its calls run in threads and its errors become
 :class:`SandboxError`.
