@@ -10,6 +10,7 @@ from typing import Any
 from ..store.records import SessionRole, User
 from .base import CodeCrafterHandler
 from .operation import operation
+from .schemas import ErrorResponse
 from .schemas.sessions import (
     CollaboratorOut,
     CollaboratorResponse,
@@ -39,7 +40,7 @@ class CollaboratorHandler(CodeCrafterHandler):
     @operation(
         "Set a collaborator's role",
         request=SetCollaboratorRequest,
-        responses={200: CollaboratorResponse},
+        responses={200: CollaboratorResponse, 409: ErrorResponse},
         tags=TAGS,
         description="Owner or admin. Applies to the user's live connections at once.",
     )
@@ -53,7 +54,7 @@ class CollaboratorHandler(CodeCrafterHandler):
 
     @operation(
         "Remove a collaborator",
-        responses={204: None},
+        responses={204: None, 409: ErrorResponse},
         tags=TAGS,
         description="Owner or admin (anyone may remove themselves). Closes their connections.",
     )

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from ..store.records import Invite, SessionRole, User
 from .base import CodeCrafterHandler
 from .operation import operation
+from .schemas import ErrorResponse
 from .schemas.sessions import (
     CreateInviteRequest,
     InviteOut,
@@ -73,7 +74,7 @@ class JoinHandler(CodeCrafterHandler):
     @operation(
         "Join a session with an invite code",
         request=JoinRequest,
-        responses={200: JoinResponse},
+        responses={200: JoinResponse, 404: ErrorResponse, 410: ErrorResponse},
         tags=TAGS,
         description="Never lowers a role you have; 410 when the code expired, was used up or "
         "revoked.",

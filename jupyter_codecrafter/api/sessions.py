@@ -122,9 +122,9 @@ class ExportHandler(CodeCrafterHandler):
     )
     async def get(self, session_id: str, *, user: User) -> None:
         export = await self.services.sessions.export(user, session_id)
-        self.set_header("Content-Type", export.media_type)
         self.set_header("Content-Disposition", export.content_disposition)
-        self.finish(export.body)
+        # APIHandler.finish sets the Content-Type itself: application/json unless told.
+        self.finish(export.body, set_content_type=export.media_type)
 
 
 def detail(view: SessionView) -> SessionDetailResponse:

@@ -171,5 +171,6 @@ def _filename(title: str, extension: str) -> str:
 
 
 def _ascii_filename(filename: str) -> str:
+    """Printable ASCII for the quoted ``filename=``: accents folded, quotes replaced."""
     folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9._ -]+", "_", folded) or "session"
+    return re.sub(r'[^ -~]|["\\%]', "_", folded) or "session"

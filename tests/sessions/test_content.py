@@ -134,6 +134,7 @@ def test_hopeless_document_is_not_exported_as_a_notebook() -> None:
     ("title", "language", "filename", "ascii_name"),
     [
         ("Lesson 1", "python", "Lesson 1.py", "Lesson 1.py"),
+        ("Week 1 (copy)", "python", "Week 1 (copy).py", "Week 1 (copy).py"),
         ("../../etc/passwd", "bash", "etc_passwd.sh", "etc_passwd.sh"),
         ('Übung "1"\r\n', "c", "Übung _1.c", "Ubung _1.c"),
         ("notes.md", "markdown", "notes.md", "notes.md"),
