@@ -52,6 +52,20 @@ def append_output(cell: Map[Any], output: dict[str, Any]) -> None:
     outputs.append(Map(copy.deepcopy(dict(output))))
 
 
+def set_output_data(cell: Map[Any], index: int, data: Any, metadata: Any) -> bool:
+    """Replace the data of the output at ``index`` (a display being updated); False when
+    there is no such display any more (a collaborator cleared the outputs)."""
+    outputs = cell.get("outputs")
+    if not isinstance(outputs, Array) or index >= len(outputs):
+        return False
+    output = outputs[index]
+    if not isinstance(output, Map) or "data" not in output:
+        return False
+    output["data"] = copy.deepcopy(data)
+    output["metadata"] = copy.deepcopy(metadata)
+    return True
+
+
 def set_execution_count(cell: Map[Any], n: int | None) -> None:
     cell["execution_count"] = n
 

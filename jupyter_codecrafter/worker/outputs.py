@@ -4,7 +4,9 @@
 them (consecutive chunks of one stream merged, ``clear_output`` applied, displays updated by
 ``display_id``) and returns the events to stream to listeners as they happen:
 
-- an nbformat output dict (each stream chunk is its own ``stream`` output);
+- an nbformat output dict (each stream chunk is its own ``stream`` output); a display with a
+  ``display_id`` also carries ``"transient": {"display_id": ...}`` as in the IOPub message,
+  so a listener can find it again (strip it before storing the output);
 - ``{"output_type": "clear_output"}``: drop every output of this execution shown so far
   (a ``clear_output(wait=True)`` is emitted only when the next output arrives);
 - ``{"output_type": "update_display_data", "display_id", "data", "metadata"}``: replace the
@@ -54,8 +56,12 @@ class OutputCollector:
         if output is None:
             return []
         events = self._flush_pending_clear()
-        if self._add(output, content.get("transient") or {}):
-            events.append(dict(output))
+        transient = content.get("transient") or {}
+        if self._add(output, transient):
+            event = dict(output)
+            if transient.get("display_id"):
+                event["transient"] = {"display_id": transient["display_id"]}
+            events.append(event)
         return events
 
     def _clear(self, *, wait: bool) -> list[OutputEvent]:

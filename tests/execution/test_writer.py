@@ -1,0 +1,122 @@
+"""The output writer turns a run's events into the cell's outputs in the shared notebook,
+the way JupyterLab would show them, with the real room manager and SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from jupyter_codecrafter.bus.memory import MemoryBus
+from jupyter_codecrafter.execution.events import EventType, JobEvent
+from jupyter_codecrafter.execution.writer import OutputWriter
+from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
+from jupyter_codecrafter.store.base import create_store
+from jupyter_codecrafter.store.records import SessionKind
+
+NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {},
+    "cells": [
+        {
+            "cell_type": "code",
+            "id": "c1",
+            "source": "run()",
+            "metadata": {},
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "stale\n"}],
+            "execution_count": 7,
+        }
+    ],
+}
+
+
+@pytest.fixture
+async def rooms(tmp_path: Path) -> AsyncIterator[RoomManager]:
+    store = create_store(f"sqlite:///{tmp_path}/w.db")
+    await store.open()
+    await store.documents.append("s1", initial_update(SessionKind.NOTEBOOK, NOTEBOOK))
+    bus = MemoryBus()
+    await bus.start()
+    manager = RoomManager(store, bus, instance_id="i1")
+    await manager.start()
+    yield manager
+    await manager.stop()
+    await bus.close()
+    await store.close()
+
+
+def event(kind: EventType, **fields: Any) -> JobEvent:
+    return JobEvent(kind, "job1", session_id="s1", cell_id="c1", **fields)
+
+
+def stream(text: str, name: str = "stdout") -> JobEvent:
+    return event(EventType.OUTPUT, output={"output_type": "stream", "name": name, "text": text})
+
+
+async def cell(rooms: RoomManager) -> dict[str, Any]:
+    content = await rooms.get_content("s1", SessionKind.NOTEBOOK)
+    assert isinstance(content, dict)
+    nbformat.validate(nbformat.from_dict(content))
+    return content["cells"][0]  # type: ignore[no-any-return]
+
+
+async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(rooms: RoomManager) -> None:
+    """Starting clears the stale outputs; chunks of one stream merge; the count comes last."""
+    writer = OutputWriter(rooms)
+    await writer.apply(event(EventType.STARTED))
+    assert (await cell(rooms))["outputs"] == []
+    assert (await cell(rooms))["execution_count"] is None
+    for chunk in ("a", "b\n"):
+        await writer.apply(stream(chunk))
+    await writer.apply(stream("warn\n", "stderr"))
+    await writer.apply(event(EventType.FINISHED, status="succeeded", execution_count=3))
+    result = await cell(rooms)
+    assert result["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": "ab\n"},
+        {"output_type": "stream", "name": "stderr", "text": "warn\n"},
+    ]
+    assert result["execution_count"] == 3
+
+
+async def test_display_updates_and_clear_output(rooms: RoomManager) -> None:
+    """A display is updated in place by its display id; clear_output empties the cell."""
+    writer = OutputWriter(rooms)
+    await writer.apply(event(EventType.STARTED))
+    display = {
+        "output_type": "display_data",
+        "data": {"text/plain": "0%"},
+        "metadata": {},
+        "transient": {"display_id": "progress"},
+    }
+    await writer.apply(event(EventType.OUTPUT, output=display))
+    await writer.apply(
+        event(
+            EventType.OUTPUT,
+            output={
+                "output_type": "update_display_data",
+                "display_id": "progress",
+                "data": {"text/plain": "100%"},
+                "metadata": {},
+            },
+        )
+    )
+    outputs = (await cell(rooms))["outputs"]
+    assert outputs == [
+        {"output_type": "display_data", "data": {"text/plain": "100%"}, "metadata": {}}
+    ]
+    await writer.apply(event(EventType.OUTPUT, output={"output_type": "clear_output"}))
+    await writer.apply(stream("after\n"))
+    assert (await cell(rooms))["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": "after\n"}
+    ]
+
+
+async def test_events_for_a_deleted_cell_are_skipped(rooms: RoomManager) -> None:
+    """Outputs of a cell a collaborator deleted meanwhile go nowhere, and break nothing."""
+    writer = OutputWriter(rooms)
+    await writer.apply(JobEvent(EventType.STARTED, "job2", session_id="s1", cell_id="gone"))
+    assert (await cell(rooms))["outputs"][0]["text"] == "stale\n"
