@@ -299,3 +299,26 @@ async def test_concurrent_creates_are_all_listed(api: Api) -> None:
     response = await api.http.get("/sessions", params={"limit": 100}, headers=owner.headers)
     listed = [s["id"] for s in response.json()["sessions"]]
     assert sorted(listed) == sorted(s["id"] for s in created)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/sessions"),
+        ("POST", "/sessions/join"),
+        ("PUT", "/sessions/0123abcd"),
+        ("DELETE", "/sessions/0123abcd"),
+        ("POST", "/sessions/0123abcd/fork"),
+        ("GET", "/sessions/0123abcd/export"),
+        ("GET", "/sessions/0123abcd/collaborators"),
+        ("PUT", "/sessions/0123abcd/collaborators/ada"),
+        ("DELETE", "/sessions/0123abcd/collaborators/ada"),
+        ("GET", "/sessions/0123abcd/invites"),
+        ("POST", "/sessions/0123abcd/invites"),
+        ("DELETE", "/sessions/0123abcd/invites/code"),
+    ],
+)
+async def test_no_token_is_401(api: Api, method: str, path: str) -> None:
+    """Every session endpoint answers 401 without a Bearer token, before anything else."""
+    response = await api.http.request(method, path, json={})
+    assert_error(response, 401, "unauthenticated")
