@@ -177,13 +177,13 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         if content_type != "application/json":
             raise UnsupportedMediaType()
         try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise BadRequest("The body is not valid JSON.") from exc
-        try:
+            # pydantic's own JSON parser refuses what json.loads lets through to fail later:
+            # lone surrogates (unencodable), NaN, nesting over 200 levels (RecursionError).
             # Strict: JSON types as documented (no "1" for 1, no 0 for false).
-            return model.model_validate(data, strict=True)
+            return model.model_validate_json(body, strict=True)
         except PydanticValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors()):
+                raise BadRequest("The body is not valid JSON.") from exc
             raise ValidationFailed(details=validation_details(exc)) from exc
 
     def reply(self, status: int, payload: BaseModel | dict[str, Any]) -> None:

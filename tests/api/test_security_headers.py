@@ -94,9 +94,46 @@ async def test_body_that_is_not_an_object_is_422(api: Api) -> None:
         error_of(await api.http.post("/auth/login", json=payload), 422, "validation_error")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"login": "a", "password": "\\ud800"}',  # a lone surrogate cannot be encoded
+        b'{"login": "a", "password": "b", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b"",
+    ],
+    ids=["lone surrogate", "deep nesting", "empty"],
+)
+async def test_json_that_cannot_be_used_is_400(api: Api, raw: bytes) -> None:
+    """Bodies that cannot be used as JSON (lone surrogates, absurd nesting, nothing) are
+    400, never a server error."""
+    response = await api.http.post(
+        "/auth/login", content=raw, headers={"Content-Type": "application/json"}
+    )
+    error_of(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"login": 12345678, "password": "long enough"}, {"login": "ada", "password": True}],
+)
+async def test_wrong_json_types_are_422(api: Api, body: dict[str, object]) -> None:
+    """Values of the wrong JSON type are refused, not converted (strict validation)."""
+    error_of(await api.http.post("/auth/login", json=body), 422, "validation_error")
+
+
 async def test_unsupported_method_is_405_json(api: Api) -> None:
-    """A method an endpoint does not define answers 405 with the JSON error shape."""
-    error_of(await api.http.delete("/auth/login"), 405, "method_not_allowed")
+    """A method an endpoint does not define answers 405 with the JSON error shape and an
+    Allow header listing the methods it does answer."""
+    response = await api.http.delete("/auth/login")
+    error_of(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+async def test_unknown_paths_under_the_api_are_json_404(api: Api) -> None:
+    """Any path under /api/codecrafter that no endpoint matches (including a malformed id)
+    is a JSON 404, whatever the method."""
+    for method, path in [("GET", "/nope"), ("POST", "/sessions/not%20an%20id"), ("PUT", "/x/y")]:
+        error_of(await api.http.request(method, path, json={}), 404, "not_found")
 
 
 @pytest.fixture
