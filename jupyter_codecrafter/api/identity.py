@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from ..services import Services
 
 COOKIE_MAX_AGE_DAYS = 7
+MAX_LOGIN_CHARS = 320  # as LoginRequest
+MAX_PASSWORD_CHARS = 1024
 
 
 @dataclass
@@ -159,12 +161,13 @@ class CodeCrafterLoginHandler(LoginFormHandler):
         services = services_of(self)
         if services is None:
             raise web.HTTPError(503, "CodeCrafter is not running on this server.")
+        login, password = self.get_argument("login", ""), self.get_argument("password", "")
         try:
             await services.limiter.hit("login", self.request.remote_ip or "unknown")
+            if len(login) > MAX_LOGIN_CHARS or len(password) > MAX_PASSWORD_CHARS:
+                raise InvalidCredentials()  # the API's caps; hashing megabytes costs the host
             account = await services.accounts.check_password(
-                self.get_argument("login", ""),
-                self.get_argument("password", ""),
-                ip=self.request.remote_ip,
+                login, password, ip=self.request.remote_ip
             )
         except (InvalidCredentials, RateLimited) as exc:
             self.set_status(exc.status)
