@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
+from traitlets import Unicode, default
 
 from ._version import __version__
 from .api import url_table
@@ -18,6 +22,15 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
     load_other_extensions = True
 
     services: Services
+
+    # JupyterApp, a base of ExtensionApp, has a data_dir of its own (not configurable, the
+    # Jupyter data dir) that shadows the setting: restate the setting, so the server and
+    # codecrafter-admin agree on where the embedded database is.
+    data_dir = Unicode(help=CodeCrafterSettings.data_dir.help).tag(config=True)
+
+    @default("data_dir")
+    def _default_codecrafter_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "codecrafter")
 
     def initialize_settings(self) -> None:
         self._apply_environment()

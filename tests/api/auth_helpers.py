@@ -23,16 +23,9 @@ from tests.server import JupyterServer
 
 
 def data_dir(server: JupyterServer) -> Path:
-    """Where a server started by tests.server.start_server keeps its database and secret.
-
-    CODECRAFTER_DATA_DIR (workdir/codecrafter) is meant; while the extension app's data_dir
-    is JupyterApp's own trait, the server uses the Jupyter data dir (workdir/data) instead.
-    """
-    workdir = server.root.parent
-    for candidate in (workdir / "codecrafter", workdir / "data"):
-        if (candidate / "jwt_secret").exists():
-            return candidate
-    raise FileNotFoundError(f"no jwt_secret under {workdir}")
+    """CODECRAFTER_DATA_DIR of a server started by tests.server.start_server: where it keeps
+    its database and generated JWT secret."""
+    return server.root.parent / "codecrafter"
 
 
 def jwt_secret(server: JupyterServer) -> str:
