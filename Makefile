@@ -25,13 +25,13 @@ test: install
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: install
-	$(BIN)/ruff check jupyter_codecrafter tests bench
-	$(BIN)/ruff format --check jupyter_codecrafter tests bench
+	$(BIN)/ruff check jupyter_codecrafter tests
+	$(BIN)/ruff format --check jupyter_codecrafter tests
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format jupyter_codecrafter tests bench
-	$(BIN)/ruff check --fix jupyter_codecrafter tests bench
+	$(BIN)/ruff format jupyter_codecrafter tests
+	$(BIN)/ruff check --fix jupyter_codecrafter tests
 
 # Install and start Redis, RabbitMQ and Docker, and build the sandbox image (Debian/Ubuntu, root).
 provision:

@@ -10,8 +10,15 @@ from typing import Any
 
 import httpx
 
-FINAL_STATUSES = {"succeeded", "failed", "timed_out", "memory_exceeded", "output_exceeded",
-                  "cancelled", "internal_error"}
+FINAL_STATUSES = {
+    "succeeded",
+    "failed",
+    "timed_out",
+    "memory_exceeded",
+    "output_exceeded",
+    "cancelled",
+    "internal_error",
+}
 
 
 @dataclass
@@ -33,10 +40,14 @@ class Api:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def register(self, username: str | None = None, password: str = "correct horse") -> Account:
+    async def register(
+        self, username: str | None = None, password: str = "correct horse"
+    ) -> Account:
         username = username or f"u{uuid.uuid4().hex[:10]}"
-        response = await self.http.post("/auth/register", json={
-            "username": username, "email": f"{username}@example.org", "password": password})
+        response = await self.http.post(
+            "/auth/register",
+            json={"username": username, "email": f"{username}@example.org", "password": password},
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         return Account(body["user"], body["access_token"], body["refresh_token"], password)
@@ -47,13 +58,20 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["session"]  # type: ignore[no-any-return]
 
-    async def run_cell(self, account: Account, session_id: str, cell_id: str, code: str) -> dict[str, Any]:
-        response = await self.http.post("/execute", headers=account.headers,
-                                        json={"session_id": session_id, "cell_id": cell_id, "code": code})
+    async def run_cell(
+        self, account: Account, session_id: str, cell_id: str, code: str
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            "/execute",
+            headers=account.headers,
+            json={"session_id": session_id, "cell_id": cell_id, "code": code},
+        )
         assert response.status_code == 202, response.text
         return response.json()["job"]  # type: ignore[no-any-return]
 
-    async def wait_job(self, account: Account, job_id: str, timeout_s: float = 90.0) -> dict[str, Any]:
+    async def wait_job(
+        self, account: Account, job_id: str, timeout_s: float = 90.0
+    ) -> dict[str, Any]:
         """Poll the status endpoint until the job is final (bounded)."""
         deadline = time.monotonic() + timeout_s
         while True:

@@ -20,6 +20,7 @@ from tests.client import Api
 from tests.server import LIVE, JupyterServer, running, start_server
 from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
 
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     """A failing test's report ends with the logs of the servers and workers it ran."""
@@ -99,9 +100,19 @@ def mongo_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir = tmp_path_factory.mktemp("nx27017")
     proc = subprocess.Popen(
-        [str(exe), "--data-dir", "memory", "--port", str(port),
-         "--log-file", str(workdir / "log"), "--pid-file", str(workdir / "pid")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(exe),
+            "--data-dir",
+            "memory",
+            "--port",
+            str(port),
+            "--log-file",
+            str(workdir / "log"),
+            "--pid-file",
+            str(workdir / "pid"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port)
@@ -130,8 +141,12 @@ def sandbox_image(docker_available: None) -> str:
     """The sandbox image, built by ``scripts/provision.sh`` (docker import of a debootstrap)."""
 
     def probe() -> None:
-        subprocess.run(["docker", "image", "inspect", SANDBOX_IMAGE],
-                       check=True, capture_output=True, timeout=20)
+        subprocess.run(
+            ["docker", "image", "inspect", SANDBOX_IMAGE],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
 
     need(f"Sandbox image {SANDBOX_IMAGE}", probe)
     return SANDBOX_IMAGE

@@ -105,7 +105,9 @@ def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def start_server(workdir: Path, env: Mapping[str, str], *, timeout_s: float = 60.0) -> JupyterServer:
+def start_server(
+    workdir: Path, env: Mapping[str, str], *, timeout_s: float = 60.0
+) -> JupyterServer:
     """Start ``jupyter server`` with the extension and wait until its health check answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -113,12 +115,21 @@ def start_server(workdir: Path, env: Mapping[str, str], *, timeout_s: float = 60
     root.mkdir(exist_ok=True)
     log_path = workdir / "server.log"
     cmd = [
-        sys.executable, "-m", "jupyter_server", f"--port={port}", "--ip=127.0.0.1",
-        "--no-browser", "--allow-root", f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={secrets.token_hex(16)}", "--ServerApp.port_retries=0",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--no-browser",
+        "--allow-root",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={secrets.token_hex(16)}",
+        "--ServerApp.port_retries=0",
     ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT
+        )
     server = JupyterServer(proc=proc, log_path=log_path, port=port, root=root)
     _wait_healthy(server, timeout_s)
     return server
@@ -130,8 +141,12 @@ def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> Process:
     log_path = workdir / "worker.log"
     exe = Path(sys.executable).with_name("codecrafter-worker")
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(exe), "--log-level=INFO", *args],
-                                env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(exe), "--log-level=INFO", *args],
+            env=base_env(workdir, env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return Process(proc=proc, log_path=log_path)
 
 
@@ -139,7 +154,9 @@ def _wait_healthy(server: JupyterServer, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({server.proc.returncode}):\n{server.log_tail()}")
+            raise RuntimeError(
+                f"the server exited ({server.proc.returncode}):\n{server.log_tail()}"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{server.api}/health", timeout=2).status_code == 200:
                 return

@@ -14,8 +14,10 @@ def _name() -> str:
 async def test_register_returns_user_and_bearer_tokens(api: Api) -> None:
     """Registering answers 201 with the user and a Bearer token pair."""
     name = _name()
-    response = await api.http.post("/auth/register", json={
-        "username": name, "email": f"{name}@Example.org", "password": "s3cret-pass"})
+    response = await api.http.post(
+        "/auth/register",
+        json={"username": name, "email": f"{name}@Example.org", "password": "s3cret-pass"},
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["user"]["username"] == name
@@ -31,8 +33,9 @@ async def test_login_by_username_or_email(api: Api) -> None:
     account = await api.register()
     name = account.user["username"]
     for login in (name, name.upper(), f"{name}@EXAMPLE.org"):
-        response = await api.http.post("/auth/login", json={"login": login,
-                                                             "password": account.password})
+        response = await api.http.post(
+            "/auth/login", json={"login": login, "password": account.password}
+        )
         assert response.status_code == 200, login
         assert response.json()["user"]["id"] == account.user["id"]
 

@@ -22,7 +22,9 @@ class Deployment:
     worker: Process | None = None
 
 
-def scaled_env(*, amqp_url: str, redis_url: str, store_url: str, image: str, namespace: str) -> dict[str, str]:
+def scaled_env(
+    *, amqp_url: str, redis_url: str, store_url: str, image: str, namespace: str
+) -> dict[str, str]:
     return {
         "CODECRAFTER_BROKER_URL": amqp_url,
         "CODECRAFTER_REDIS_URL": redis_url,
@@ -44,12 +46,21 @@ def embedded(tmp_path: Path) -> Iterator[Deployment]:
 
 @pytest.fixture
 def scaled(
-    tmp_path: Path, amqp_url: str, redis_clean: str, mongo_url: str, sandbox_image: str,
+    tmp_path: Path,
+    amqp_url: str,
+    redis_clean: str,
+    mongo_url: str,
+    sandbox_image: str,
     namespace: str,
 ) -> Iterator[Deployment]:
     """Two server instances and one codecrafter-worker sharing RabbitMQ, Redis and MongoDB."""
-    env = scaled_env(amqp_url=amqp_url, redis_url=redis_clean, store_url=mongo_url,
-                     image=sandbox_image, namespace=namespace)
+    env = scaled_env(
+        amqp_url=amqp_url,
+        redis_url=redis_clean,
+        store_url=mongo_url,
+        image=sandbox_image,
+        namespace=namespace,
+    )
     first = start_server(tmp_path / "server1", env)
     second = start_server(tmp_path / "server2", env)
     worker = start_worker(tmp_path / "worker", env)

@@ -14,8 +14,14 @@ from tests.yclient import YClient
 
 
 def code_cell(cell_id: str, source: str) -> dict[str, Any]:
-    return {"cell_type": "code", "id": cell_id, "source": source, "metadata": {},
-            "outputs": [], "execution_count": None}
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "source": source,
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+    }
 
 
 def cell(client: YClient, cell_id: str) -> dict[str, Any] | None:
@@ -29,8 +35,16 @@ def stdout(text: str) -> list[dict[str, Any]]:
     return [{"output_type": "stream", "name": "stdout", "text": text}]
 
 
-async def run_and_see(api: Api, account: Any, clients: list[YClient], session_id: str,
-                      cell_id: str, source: str, expected: list[dict[str, Any]], count: int) -> None:
+async def run_and_see(
+    api: Api,
+    account: Any,
+    clients: list[YClient],
+    session_id: str,
+    cell_id: str,
+    source: str,
+    expected: list[dict[str, Any]],
+    count: int,
+) -> None:
     """Insert a cell through the first client, run it, and check every view of the result."""
     clients[0].notebook.append_cell(code_cell(cell_id, source))
     for client in clients:
@@ -45,7 +59,9 @@ async def run_and_see(api: Api, account: Any, clients: list[YClient], session_id
     for client in clients:
         # The execution count is written last: once it is there, every output is too,
         # and each must appear exactly once.
-        await client.wait_for(lambda c=client: (cell(c, cell_id) or {}).get("execution_count") == count)
+        await client.wait_for(
+            lambda c=client: (cell(c, cell_id) or {}).get("execution_count") == count
+        )
         assert cell(client, cell_id)["outputs"] == expected  # type: ignore[index]
 
 
@@ -55,21 +71,34 @@ async def flow(deployment: Deployment) -> None:
         account = await api.register()
         session = await api.create_session(account, title="Shared notebook")
         token = account.access_token
-        async with YClient.connect(deployment.first.room_url(session["id"], token),
-                                   kind=SessionKind.NOTEBOOK) as one, \
-                YClient.connect(deployment.second.room_url(session["id"], token),
-                                kind=SessionKind.NOTEBOOK) as two:
-            await run_and_see(api, account, [one, two], session["id"], "cell-a",
-                              "x = 20 + 1\nprint('x is', x)", stdout("x is 21\n"), 1)
+        async with (
+            YClient.connect(
+                deployment.first.room_url(session["id"], token), kind=SessionKind.NOTEBOOK
+            ) as one,
+            YClient.connect(
+                deployment.second.room_url(session["id"], token), kind=SessionKind.NOTEBOOK
+            ) as two,
+        ):
+            await run_and_see(
+                api,
+                account,
+                [one, two],
+                session["id"],
+                "cell-a",
+                "x = 20 + 1\nprint('x is', x)",
+                stdout("x is 21\n"),
+                1,
+            )
             # The kernel is stateful: the second cell sees the first cell's variable.
-            await run_and_see(api, account, [two, one], session["id"], "cell-b",
-                              "print(x * 2)", stdout("42\n"), 2)
+            await run_and_see(
+                api, account, [two, one], session["id"], "cell-b", "print(x * 2)", stdout("42\n"), 2
+            )
     finally:
         await api.aclose()
 
 
 async def test_embedded_flow(embedded: Deployment) -> None:
-    """Embedded mode: two clients see each cell's output once; the second cell uses the first's variable."""
+    """Embedded mode: two clients see each output once; cell 2 uses cell 1's variable."""
     await flow(embedded)
 
 
