@@ -82,3 +82,16 @@ class Api:
                 return job
             assert time.monotonic() < deadline, f"job still {job['status']} after {timeout_s}s"
             await asyncio.sleep(0.05)
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response's JSON error, checked to have ``status`` (and ``code``), a message and
+    exactly the documented keys."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 
 from jupyter_codecrafter.admin_cli import main as admin_cli
@@ -78,14 +77,3 @@ async def register_admin(api: Api, server: JupyterServer) -> Account:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    """The response's JSON error, checked to have ``status`` (and ``code``)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    error: dict[str, Any] = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    if code is not None:
-        assert error["code"] == code, error
-    return error

@@ -9,8 +9,8 @@ import sys
 import uuid
 from datetime import datetime
 
-from tests.api.auth_helpers import data_dir, error_of, register_admin
-from tests.client import Api
+from tests.api.auth_helpers import data_dir, register_admin
+from tests.client import Api, assert_error
 from tests.server import FAST_PASSWORD_HASHING, JupyterServer
 
 
@@ -67,8 +67,8 @@ async def test_admins_set_roles_and_the_change_is_logged(
     missing = await api.http.put(
         f"/admin/users/{uuid.uuid4().hex}/role", headers=admin.headers, json={"role": "user"}
     )
-    error_of(missing, 404, "not_found")
-    error_of(await api.http.put(path, headers=admin.headers, json={"role": "root"}), 422)
+    assert_error(missing, 404, "not_found")
+    assert_error(await api.http.put(path, headers=admin.headers, json={"role": "root"}), 422)
 
 
 async def test_security_events_are_logged_without_secrets(
@@ -82,7 +82,7 @@ async def test_security_events_are_logged_without_secrets(
     await api.http.post("/auth/login", json={"login": name, "password": user.password})
     body = {"refresh_token": user.refresh_token}
     await api.http.post("/auth/refresh", json=body)
-    error_of(await api.http.post("/auth/refresh", json=body), 401, "token_reused")
+    assert_error(await api.http.post("/auth/refresh", json=body), 401, "token_reused")
     change = {"current_password": user.password, "new_password": "changed password"}
     assert (await api.http.post("/auth/password", headers=user.headers, json=change)).is_success
     response = await api.http.get(

@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.auth_helpers import error_of
-from tests.client import Api
+from tests.client import Api, assert_error
 
 
 def name() -> str:
@@ -68,7 +67,7 @@ async def test_display_name_and_preferences_are_kept(api: Api) -> None:
 async def test_invalid_profile_updates_are_422(api: Api, body: dict[str, object]) -> None:
     """Malformed, oversized or unknown profile fields answer 422 and change nothing."""
     account = await api.register()
-    error_of(
+    assert_error(
         await api.http.put("/auth/profile", headers=account.headers, json=body),
         422,
         "validation_error",
@@ -85,9 +84,9 @@ async def test_email_change_needs_the_current_password(api: Api) -> None:
     refused = await api.http.put(
         "/auth/profile", headers=account.headers, json={"email": new_email}
     )
-    error_of(refused, 401, "invalid_credentials")
+    assert_error(refused, 401, "invalid_credentials")
     wrong = {"email": new_email, "current_password": "not it at all"}
-    error_of(await api.http.put("/auth/profile", headers=account.headers, json=wrong), 401)
+    assert_error(await api.http.put("/auth/profile", headers=account.headers, json=wrong), 401)
     right = {"email": new_email, "current_password": account.password}
     response = await api.http.put("/auth/profile", headers=account.headers, json=right)
     assert response.status_code == 200 and response.json()["user"]["email"] == new_email.lower()
@@ -102,7 +101,7 @@ async def test_taken_email_is_409(api: Api) -> None:
     account, other = await api.register(), await api.register()
     body = {"email": other.user["email"].upper(), "current_password": account.password}
     response = await api.http.put("/auth/profile", headers=account.headers, json=body)
-    assert error_of(response, 409, "duplicate")["details"] == {"field": "email"}
+    assert assert_error(response, 409, "duplicate")["details"] == {"field": "email"}
 
 
 async def test_password_change_ends_other_sign_ins(api: Api) -> None:
@@ -114,11 +113,13 @@ async def test_password_change_ends_other_sign_ins(api: Api) -> None:
     assert response.status_code == 200, response.text
     fresh = response.json()
     old = await api.http.post("/auth/refresh", json={"refresh_token": account.refresh_token})
-    error_of(old, 401)
+    assert_error(old, 401)
     renewed = await api.http.post("/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
     assert renewed.status_code == 200
     login = {"login": account.user["username"]}
-    error_of(await api.http.post("/auth/login", json={**login, "password": account.password}), 401)
+    assert_error(
+        await api.http.post("/auth/login", json={**login, "password": account.password}), 401
+    )
     ok = await api.http.post("/auth/login", json={**login, "password": "a whole new secret"})
     assert ok.status_code == 200
 
@@ -127,7 +128,7 @@ async def test_password_change_with_a_wrong_password_is_401(api: Api) -> None:
     """A wrong current password is 401 and the old password keeps working."""
     account = await api.register()
     body = {"current_password": "not the password", "new_password": "a whole new secret"}
-    error_of(await api.http.post("/auth/password", headers=account.headers, json=body), 401)
+    assert_error(await api.http.post("/auth/password", headers=account.headers, json=body), 401)
     login = {"login": account.user["username"], "password": account.password}
     assert (await api.http.post("/auth/login", json=login)).status_code == 200
 
@@ -150,7 +151,7 @@ async def test_registration_rules(api: Api, field: str, value: str) -> None:
         "password": "long enough",
         field: value,
     }
-    error = error_of(await api.http.post("/auth/register", json=body), 422, "validation_error")
+    error = assert_error(await api.http.post("/auth/register", json=body), 422, "validation_error")
     assert [d["field"] for d in error["details"]] == [field]
 
 

@@ -6,15 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.auth_helpers import (
-    bearer,
-    codecrafter_admin,
-    error_of,
-    forge,
-    jwt_secret,
-    unsigned_token,
-)
-from tests.client import Api
+from tests.api.auth_helpers import bearer, codecrafter_admin, forge, jwt_secret, unsigned_token
+from tests.client import Api, assert_error
 from tests.server import JupyterServer
 
 
@@ -30,15 +23,15 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     profile = await api.http.get("/auth/profile", headers=bearer(rotated["access_token"]))
     assert profile.status_code == 200
     again = await api.http.post("/auth/refresh", json={"refresh_token": account.refresh_token})
-    error_of(again, 401, "token_reused")
+    assert_error(again, 401, "token_reused")
     dead = await api.http.post("/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
-    error_of(dead, 401, "invalid_token")
+    assert_error(dead, 401, "invalid_token")
 
 
 async def test_unknown_refresh_token_is_401(api: Api) -> None:
     """A refresh token the server never issued is refused with 401 invalid_token."""
     response = await api.http.post("/auth/refresh", json={"refresh_token": "x" * 43})
-    error_of(response, 401, "invalid_token")
+    assert_error(response, 401, "invalid_token")
 
 
 async def test_logout_revokes_the_refresh_token(api: Api) -> None:
@@ -47,7 +40,7 @@ async def test_logout_revokes_the_refresh_token(api: Api) -> None:
     body = {"refresh_token": account.refresh_token}
     assert (await api.http.post("/auth/logout", json=body)).status_code == 204
     assert (await api.http.post("/auth/logout", json=body)).status_code == 204
-    error_of(await api.http.post("/auth/refresh", json=body), 401, "invalid_token")
+    assert_error(await api.http.post("/auth/refresh", json=body), 401, "invalid_token")
 
 
 async def test_logout_all_revokes_every_sign_in(api: Api) -> None:
@@ -61,14 +54,14 @@ async def test_logout_all_revokes_every_sign_in(api: Api) -> None:
     response = await api.http.post("/auth/logout-all", headers=account.headers)
     assert response.status_code == 200 and response.json() == {"revoked": 2}
     for token in (account.refresh_token, second_refresh):
-        error_of(await api.http.post("/auth/refresh", json={"refresh_token": token}), 401)
+        assert_error(await api.http.post("/auth/refresh", json={"refresh_token": token}), 401)
     assert (await api.http.get("/auth/profile", headers=account.headers)).status_code == 200
 
 
 async def test_logout_all_needs_a_bearer_token(api: Api) -> None:
     """logout-all without an access token is 401 and revokes nothing."""
     account = await api.register()
-    error_of(await api.http.post("/auth/logout-all"), 401, "unauthenticated")
+    assert_error(await api.http.post("/auth/logout-all"), 401, "unauthenticated")
     refreshed = await api.http.post("/auth/refresh", json={"refresh_token": account.refresh_token})
     assert refreshed.status_code == 200
 
@@ -85,7 +78,7 @@ async def test_expired_access_token_is_401_token_expired(
         iat=past,
         exp=past + timedelta(minutes=15),
     )
-    error_of(await api.http.get("/auth/profile", headers=bearer(token)), 401, "token_expired")
+    assert_error(await api.http.get("/auth/profile", headers=bearer(token)), 401, "token_expired")
 
 
 @pytest.mark.parametrize("kind", ["forged signature", "alg none", "HS512", "not access"])
@@ -103,7 +96,7 @@ async def test_bad_access_tokens_are_401(
         "HS512": lambda: forge(secret + secret, algorithm="HS512", **claims),
         "not access": lambda: forge(secret, typ="refresh", **claims),
     }[kind]()
-    error_of(await api.http.get("/auth/profile", headers=bearer(token)), 401, "invalid_token")
+    assert_error(await api.http.get("/auth/profile", headers=bearer(token)), 401, "invalid_token")
 
 
 async def test_token_of_a_deleted_user_is_401(api: Api, embedded_server: JupyterServer) -> None:
@@ -111,10 +104,10 @@ async def test_token_of_a_deleted_user_is_401(api: Api, embedded_server: Jupyter
     token cannot be used."""
     account = await api.register()
     await codecrafter_admin(embedded_server, "delete-user", account.user["username"])
-    error = error_of(await api.http.get("/auth/profile", headers=account.headers), 401)
+    error = assert_error(await api.http.get("/auth/profile", headers=account.headers), 401)
     assert error["code"] == "invalid_token" and "no longer exists" in error["message"]
     refreshed = await api.http.post("/auth/refresh", json={"refresh_token": account.refresh_token})
-    error_of(refreshed, 401, "invalid_token")
+    assert_error(refreshed, 401, "invalid_token")
 
 
 async def test_role_claim_in_the_token_grants_nothing(
@@ -124,7 +117,7 @@ async def test_role_claim_in_the_token_grants_nothing(
     endpoints: the role is read from the account on every request."""
     account = await api.register()
     token = forge(jwt_secret(embedded_server), sub=account.user["id"], role="admin")
-    error_of(await api.http.get("/admin/activity", headers=bearer(token)), 403, "forbidden")
+    assert_error(await api.http.get("/admin/activity", headers=bearer(token)), 403, "forbidden")
 
 
 async def test_authorization_header_schemes(api: Api) -> None:
@@ -135,4 +128,4 @@ async def test_authorization_header_schemes(api: Api) -> None:
     assert ok.status_code == 200
     for header in (f"Token {token}", f"Basic {token}", token, "Bearer"):
         response = await api.http.get("/auth/profile", headers={"Authorization": header})
-        error_of(response, 401)
+        assert_error(response, 401)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client import Api
-from tests.sessions.api_helpers import assert_error, classroom
+from tests.client import Api, assert_error
+from tests.sessions.api_helpers import classroom
 
 
 async def test_list_has_the_owner_first_with_user_summaries(api: Api) -> None:

@@ -6,17 +6,7 @@ import uuid
 
 import pytest
 
-from tests.client import Api
-
-
-def assert_error(response: object, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"].startswith("application/json")  # type: ignore[attr-defined]
-    error = response.json()["error"]  # type: ignore[attr-defined]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
-    assert "details" in error
-    return error  # type: ignore[no-any-return]
+from tests.client import Api, assert_error
 
 
 async def test_wrong_password_is_401(api: Api) -> None:

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.client import Account, Api
-from tests.sessions.api_helpers import assert_error, register_all
+from tests.client import Account, Api, assert_error
+from tests.sessions.api_helpers import register_all
 
 
 async def invite(api: Api, owner: Account, session_id: str, **fields: object) -> dict[str, object]:

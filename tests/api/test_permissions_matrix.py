@@ -12,8 +12,9 @@ from websockets.exceptions import InvalidStatus
 
 from jupyter_codecrafter.store.records import SessionKind
 from tests.client import Account, Api
+from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer
-from tests.sessions.api_helpers import ROLES, Classroom, classroom, code_cell, ipynb
+from tests.sessions.api_helpers import ROLES, Classroom, classroom
 from tests.yclient import YClient
 
 VIEW = (200, 200, 200, 200, 404)  # every role reads; a stranger is told nothing exists

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.auth_helpers import bearer, error_of
-from tests.client import Api
+from tests.api.auth_helpers import bearer
+from tests.client import Api, assert_error
 from tests.server import JupyterServer, running, start_server
 
 ALLOWED = "https://app.example.org"
@@ -115,7 +115,7 @@ async def test_tokens_and_passwords_never_reach_the_log(
     token = account.access_token
     await client.http.get("/auth/profile", headers=bearer(token))
     await client.http.get("/admin/activity", headers=bearer(token))  # a 403, logged as warning
-    error_of(await client.http.get(f"/auth/profile?token={token}&marker=query"), 401)
+    assert_error(await client.http.get(f"/auth/profile?token={token}&marker=query"), 401)
     await client.http.post("/auth/logout", json={"refresh_token": new_refresh})
     log = wait_for_log(browser_server, "marker=query")
     assert "token=[secret]" in log

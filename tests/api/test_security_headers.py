@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.api.auth_helpers import error_of, jupyter_token
-from tests.client import Api
+from tests.api.auth_helpers import jupyter_token
+from tests.client import Api, assert_error
 from tests.server import JupyterServer
 
 SECURITY_HEADERS = {
@@ -51,7 +51,7 @@ async def test_oversized_body_is_413(api: Api) -> None:
     response = await api.http.post(
         "/auth/login", content=body, headers={"Content-Type": "application/json"}
     )
-    assert error_of(response, 413, "payload_too_large")["details"] == {"max_bytes": 1_000_000}
+    assert assert_error(response, 413, "payload_too_large")["details"] == {"max_bytes": 1_000_000}
     assert_security_headers(response)
 
 
@@ -61,7 +61,7 @@ async def test_non_json_body_is_415(api: Api, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     body = b'{"login": "a", "password": "b"}'
     response = await api.http.post("/auth/login", content=body, headers=headers)
-    error_of(response, 415, "unsupported_media_type")
+    assert_error(response, 415, "unsupported_media_type")
 
 
 async def test_json_with_charset_is_accepted(api: Api) -> None:
@@ -84,14 +84,14 @@ async def test_json_with_charset_is_accepted(api: Api) -> None:
 )
 async def test_unknown_field_is_422(api: Api, path: str, body: dict[str, object]) -> None:
     """A body with a field the endpoint does not define answers 422 naming that field."""
-    error = error_of(await api.http.post(path, json=body), 422, "validation_error")
+    error = assert_error(await api.http.post(path, json=body), 422, "validation_error")
     assert [d["field"] for d in error["details"]] == [list(body)[-1]]
 
 
 async def test_body_that_is_not_an_object_is_422(api: Api) -> None:
     """A JSON array or string where an object is expected answers 422."""
     for payload in ([], "text", 3):
-        error_of(await api.http.post("/auth/login", json=payload), 422, "validation_error")
+        assert_error(await api.http.post("/auth/login", json=payload), 422, "validation_error")
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ async def test_json_that_cannot_be_used_is_400(api: Api, raw: bytes) -> None:
     response = await api.http.post(
         "/auth/login", content=raw, headers={"Content-Type": "application/json"}
     )
-    error_of(response, 400, "bad_request")
+    assert_error(response, 400, "bad_request")
 
 
 @pytest.mark.parametrize(
@@ -118,14 +118,14 @@ async def test_json_that_cannot_be_used_is_400(api: Api, raw: bytes) -> None:
 )
 async def test_wrong_json_types_are_422(api: Api, body: dict[str, object]) -> None:
     """Values of the wrong JSON type are refused, not converted (strict validation)."""
-    error_of(await api.http.post("/auth/login", json=body), 422, "validation_error")
+    assert_error(await api.http.post("/auth/login", json=body), 422, "validation_error")
 
 
 async def test_unsupported_method_is_405_json(api: Api) -> None:
     """A method an endpoint does not define answers 405 with the JSON error shape and an
     Allow header listing the methods it does answer."""
     response = await api.http.delete("/auth/login")
-    error_of(response, 405, "method_not_allowed")
+    assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"POST", "OPTIONS"}
 
 
@@ -133,7 +133,7 @@ async def test_unknown_paths_under_the_api_are_json_404(api: Api) -> None:
     """Any path under /api/codecrafter that no endpoint matches (including a malformed id)
     is a JSON 404, whatever the method."""
     for method, path in [("GET", "/nope"), ("POST", "/sessions/not%20an%20id"), ("PUT", "/x/y")]:
-        error_of(await api.http.request(method, path, json={}), 404, "not_found")
+        assert_error(await api.http.request(method, path, json={}), 404, "not_found")
 
 
 @pytest.fixture
@@ -150,9 +150,9 @@ async def test_cookie_requests_need_the_xsrf_token(browser: httpx.AsyncClient) -
     """A cookie-carrying POST without the XSRF token is refused (403) before anything runs;
     with the token it goes through to the handler (here: 401, no Bearer token)."""
     path = "/api/codecrafter/auth/logout-all"
-    error_of(await browser.post(path), 403, "forbidden")
+    assert_error(await browser.post(path), 403, "forbidden")
     xsrf = {"X-XSRFToken": browser.cookies["_xsrf"]}
-    error_of(await browser.post(path, headers=xsrf), 401, "unauthenticated")
+    assert_error(await browser.post(path, headers=xsrf), 401, "unauthenticated")
 
 
 async def test_bearer_requests_are_exempt_from_xsrf(browser: httpx.AsyncClient, api: Api) -> None:

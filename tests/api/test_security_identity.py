@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.auth_helpers import codecrafter_admin, error_of, jupyter_token
+from tests.api.auth_helpers import codecrafter_admin, jupyter_token
+from tests.client import assert_error
 from tests.server import JupyterServer, running, start_server
 
 IDENTITY = "jupyter_codecrafter.api.identity."
@@ -196,6 +197,6 @@ async def test_codecrafter_api_keeps_its_own_rules(classroom: JupyterServer) -> 
         profile = await client.get("/api/codecrafter/auth/profile", headers=bearer(person["token"]))
         assert profile.status_code == 200
         await sign_in(client, person["username"], PASSWORD)
-        error_of(await client.post("/api/codecrafter/auth/logout-all"), 403)
+        assert_error(await client.post("/api/codecrafter/auth/logout-all"), 403)
         xsrf = {"X-XSRFToken": client.cookies["_xsrf"]}
-        error_of(await client.post("/api/codecrafter/auth/logout-all", headers=xsrf), 401)
+        assert_error(await client.post("/api/codecrafter/auth/logout-all", headers=xsrf), 401)

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.auth_helpers import bearer, error_of
+from tests.api.auth_helpers import bearer
+from tests.client import assert_error
 from tests.server import JupyterServer, running, start_server
 
 LIMITS = {
@@ -53,7 +54,7 @@ async def register(client: httpx.AsyncClient) -> str:
 
 def retry_after(response: httpx.Response) -> int:
     """The 429's Retry-After, checked against the JSON error."""
-    error = error_of(response, 429, "rate_limited")
+    error = assert_error(response, 429, "rate_limited")
     seconds = int(response.headers["retry-after"])
     assert error["details"] == {"retry_after_s": seconds}
     assert response.headers["cache-control"] == "no-store"
@@ -66,13 +67,13 @@ async def test_login_attempts_are_limited_per_ip_and_reset(limited_server: Jupyt
     attempt = {"login": "nobody", "password": "wrong password"}
     async with client_at(limited_server, "127.0.0.11") as client:
         for _ in range(3):
-            error_of(await client.post("/auth/login", json=attempt), 401)
+            assert_error(await client.post("/auth/login", json=attempt), 401)
         wait_s = retry_after(await client.post("/auth/login", json=attempt))
         assert 1 <= wait_s <= 4
         async with client_at(limited_server, "127.0.0.12") as other:
-            error_of(await other.post("/auth/login", json=attempt), 401)
+            assert_error(await other.post("/auth/login", json=attempt), 401)
         await asyncio.sleep(wait_s)  # the wait the server asked for is the behaviour under test
-        error_of(await client.post("/auth/login", json=attempt), 401)
+        assert_error(await client.post("/auth/login", json=attempt), 401)
 
 
 async def test_registrations_are_limited_per_ip(limited_server: JupyterServer) -> None:
@@ -85,7 +86,7 @@ async def test_registrations_are_limited_per_ip(limited_server: JupyterServer) -
         retry_after(await client.post("/auth/register", json=body))
     async with client_at(limited_server, "127.0.0.14") as other:
         login = await other.post("/auth/login", json={"login": name, "password": "long enough"})
-        error_of(login, 401, "invalid_credentials")
+        assert_error(login, 401, "invalid_credentials")
 
 
 async def test_unauthenticated_requests_are_limited_per_ip(
@@ -151,7 +152,7 @@ async def test_counters_hold_across_instances(
     first, second = redis_servers
     attempt = {"login": "nobody", "password": "wrong password"}
     async with client_at(first, "127.0.0.20") as a, client_at(second, "127.0.0.20") as b:
-        error_of(await a.post("/auth/login", json=attempt), 401)
-        error_of(await b.post("/auth/login", json=attempt), 401)
-        error_of(await a.post("/auth/login", json=attempt), 401)
+        assert_error(await a.post("/auth/login", json=attempt), 401)
+        assert_error(await b.post("/auth/login", json=attempt), 401)
+        assert_error(await a.post("/auth/login", json=attempt), 401)
         retry_after(await b.post("/auth/login", json=attempt))

@@ -10,8 +10,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.client import Account, Api
-from tests.sessions.api_helpers import assert_error, classroom, code_cell, grant, ipynb
+from tests.client import Account, Api, assert_error
+from tests.notebooks import code_cell, ipynb
+from tests.sessions.api_helpers import classroom, grant
 
 
 async def get_session(api: Api, account: Account, session_id: str, **params: str) -> Any:

@@ -7,8 +7,9 @@ import nbformat
 
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY, CLOSE_REMOVED
 from tests.client import Api
+from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer
-from tests.sessions.api_helpers import classroom, code_cell, grant, ipynb
+from tests.sessions.api_helpers import classroom, grant
 from tests.yclient import YClient
 
 

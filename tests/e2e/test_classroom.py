@@ -13,9 +13,10 @@ import nbformat
 import pytest
 
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_REMOVED
-from tests.client import Account, Api
+from tests.client import Account, Api, assert_error
+from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer, running, start_server
-from tests.sessions.api_helpers import assert_error, code_cell, grant, ipynb
+from tests.sessions.api_helpers import grant
 from tests.yclient import YClient
 
 

@@ -10,18 +10,8 @@ import pytest
 from jupyter_codecrafter.store.records import SessionKind
 from tests.client import Api
 from tests.e2e.conftest import Deployment
+from tests.notebooks import code_cell
 from tests.yclient import YClient
-
-
-def code_cell(cell_id: str, source: str) -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "id": cell_id,
-        "source": source,
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-    }
 
 
 def cell(client: YClient, cell_id: str) -> dict[str, Any] | None:

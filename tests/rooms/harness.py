@@ -164,28 +164,5 @@ async def new_session(
     return session_id
 
 
-def code_cell(cell_id: str, source: str = "") -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "id": cell_id,
-        "source": source,
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-    }
-
-
-def notebook(*cells: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "cells": list(cells),
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
 def sources(client: YProtocolClient) -> list[str]:
     return [cell["source"] for cell in client.notebook.get()["cells"]]

@@ -17,12 +17,12 @@ from jupyter_codecrafter.rooms.notebook import (
     set_execution_state,
 )
 from jupyter_codecrafter.store.records import SessionKind
-from tests.rooms.harness import code_cell, notebook
+from tests.notebooks import code_cell, ipynb
 
 
 def loaded(*cells: dict[str, Any]) -> Any:
     doc: Doc[Any] = Doc()
-    doc.apply_update(initial_update(SessionKind.NOTEBOOK, notebook(*cells)))
+    doc.apply_update(initial_update(SessionKind.NOTEBOOK, ipynb(*cells)))
     return wrap(SessionKind.NOTEBOOK, doc)
 
 

@@ -10,8 +10,9 @@ from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, wrap
 from jupyter_codecrafter.rooms.protocol import CLOSE_REMOVED
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind, SessionRole
+from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import code_cell, eventually, new_session, notebook, sources
+from tests.rooms.harness import eventually, new_session, sources
 
 READ, WRITE = SessionRole.READ, SessionRole.WRITE
 
@@ -28,7 +29,7 @@ async def test_reader_edit_is_dropped_everywhere(
 ) -> None:
     """A reader's typing reaches no one and is not saved; the reader is told once."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "x = 1")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "x = 1")))
     ann = await join(manager, session_id, name="ann")
     rob = await join(manager, session_id, name="rob", role=READ)
 
@@ -61,7 +62,7 @@ async def test_reconnecting_reader_is_not_told_read_only(
 ) -> None:
     """A reader whose sync reply carries only deletions it shares with us sees no notice."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "abcdef")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "abcdef")))
     ann = await join(manager, session_id, name="ann")
     del ann.notebook.ycells[0]["source"][0:3]
     await ann.settle()
@@ -158,7 +159,7 @@ async def test_downgrade_applies_from_the_next_message(
 ) -> None:
     """Lowered to read, a connected user's next edit is dropped and they are told why."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     ann = await join(manager, session_id, name="ann")
     bob = await join(manager, session_id, name="bob")
 
@@ -177,7 +178,7 @@ async def test_downgrade_applies_from_the_next_message(
 async def test_upgrade_allows_edits(store: Store, make_manager: ManagerFactory, join: Join) -> None:
     """Raised to write, a connected reader's edits reach everyone."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     ann = await join(manager, session_id, name="ann")
     rob = await join(manager, session_id, name="rob", role=READ)
 
@@ -194,7 +195,7 @@ async def test_upgrade_after_dropped_edit_converges(
     """Edits a reader makes after being raised to write integrate, even on top of its
     earlier dropped typing (the server asks the client for what it lacks)."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     ann = await join(manager, session_id, name="ann")
     rob = await join(manager, session_id, name="rob", role=READ)
     source = rob.notebook.ycells[0]["source"]
@@ -212,7 +213,7 @@ async def test_removal_closes_with_4403(
 ) -> None:
     """A removed collaborator's socket is closed with 4403 before set_role returns."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     ann = await join(manager, session_id, name="ann")
     rob = await join(manager, session_id, name="rob")
 

@@ -15,15 +15,9 @@ from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, init
 from jupyter_codecrafter.rooms.protocol import CLOSE_GOING_AWAY
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
+from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import (
-    Peer,
-    code_cell,
-    eventually,
-    new_session,
-    notebook,
-    sources,
-)
+from tests.rooms.harness import Peer, eventually, new_session, sources
 
 
 async def stored_sources(store: Store, session_id: str) -> list[str]:
@@ -38,7 +32,7 @@ async def test_document_survives_unload_and_reload(
 ) -> None:
     """After everyone leaves and the room unloads, the next visitor finds every edit."""
     manager = await make_manager(idle_unload_s=0.05)
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     ann.notebook.ycells[0]["source"].insert(0, "kept = True")
     ann.notebook.append_cell(code_cell("c2", "also = 1"))
@@ -65,7 +59,7 @@ async def test_compaction_keeps_updates_it_had_not_merged(
     # Separate buses: the instances share the store but never hear of each other's edits.
     first = await make_manager(bus=MemoryBus(), compact_every=1)
     second = await make_manager(bus=MemoryBus(), compact_every=10_000)
-    session_id = await new_session(store, notebook(code_cell("c1"), code_cell("c2")))
+    session_id = await new_session(store, ipynb(code_cell("c1"), code_cell("c2")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
 
@@ -94,7 +88,7 @@ async def test_log_is_compacted_every_n_updates(
 ) -> None:
     """The stored update log stays short: it is folded into a snapshot every N updates."""
     manager = await make_manager(compact_every=5)
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     source = ann.notebook.ycells[0]["source"]
     for index in range(1, 13):
@@ -116,7 +110,7 @@ async def test_stop_saves_and_says_going_away(
 ) -> None:
     """Stopping the server closes sockets with 1001 and leaves every edit in one snapshot."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     ann.notebook.ycells[0]["source"].insert(0, "saved")
     await ann.settle()
@@ -133,7 +127,7 @@ async def test_concurrent_connects_load_the_room_once(
 ) -> None:
     """Several people opening a session at once all land in the same room."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "one")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "one")))
     peers: list[Peer] = await asyncio.gather(
         *(join(manager, session_id, name=f"p{i}") for i in range(5))
     )
@@ -244,7 +238,7 @@ async def test_edit_made_while_the_store_is_down_is_saved_later(
 ) -> None:
     """Edits keep flowing while the database is unavailable and are saved once it is back."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     bob = await join(manager, session_id, name="bob")
 

@@ -14,8 +14,9 @@ from jupyter_codecrafter.rooms.replication import Kind, decode_envelope, room_ch
 from jupyter_codecrafter.rooms.room import Room
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind, SessionRole
+from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import Peer, code_cell, eventually, new_session, notebook, sources
+from tests.rooms.harness import Peer, eventually, new_session, sources
 
 
 def _same(one: Peer, two: Peer) -> bool:
@@ -29,7 +30,7 @@ async def test_two_instances_converge(
     and see each other's cursors."""
     first = await make_manager(bus=redis_buses[0])
     second = await make_manager(bus=redis_buses[1])
-    session_id = await new_session(store, notebook(code_cell("c1", "shared")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "shared")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
 
@@ -52,7 +53,7 @@ async def test_lost_pubsub_message_is_resynced(
     through the periodic state-vector exchange."""
     first = await make_manager(bus=redis_buses[0], resync_interval_s=0.1)
     second = await make_manager(bus=redis_buses[1], resync_interval_s=0.1)
-    session_id = await new_session(store, notebook(code_cell("c1", "x")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "x")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
     room = second.room(session_id)
@@ -93,7 +94,7 @@ async def test_deletion_only_update_is_resynced(
     """A lost update that only deletes text (no new state-vector clock) is repaired too."""
     first = await make_manager(bus=redis_buses[0], resync_interval_s=0.1)
     second = await make_manager(bus=redis_buses[1], resync_interval_s=0.1)
-    session_id = await new_session(store, notebook(code_cell("c1", "keep-drop")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "keep-drop")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
     room = second.room(session_id)
@@ -112,7 +113,7 @@ async def test_close_room_closes_both_instances(
     """Deleting a session closes every socket on every instance with 4404 and unloads it."""
     first = await make_manager(bus=redis_buses[0])
     second = await make_manager(bus=redis_buses[1])
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
 
@@ -134,7 +135,7 @@ async def test_role_changes_reach_the_other_instance(
     """Lowering or removing a user on instance 1 applies to their socket on instance 2."""
     first = await make_manager(bus=redis_buses[0])
     second = await make_manager(bus=redis_buses[1])
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
 

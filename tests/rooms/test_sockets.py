@@ -17,8 +17,9 @@ from jupyter_codecrafter.rooms.manager import RoomManager
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
+from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import ManagerFactory
-from tests.rooms.harness import code_cell, new_session, notebook, sources
+from tests.rooms.harness import new_session, sources
 from tests.rooms.wsserver import serve_rooms
 from tests.services import need
 from tests.yclient import YClient
@@ -72,7 +73,7 @@ async def test_yclient_over_websockets(store: Store, make_manager: ManagerFactor
     """Two socket clients edit together, a reader is told it is read-only, and deleting the
     session closes every socket with 4404."""
     manager: RoomManager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "a")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "a")))
     async with serve_rooms(manager) as base:
         url = f"{base}/{session_id}"
         async with (

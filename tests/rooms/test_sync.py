@@ -12,14 +12,15 @@ from jupyter_codecrafter.rooms.notebook import append_output, find_cell, set_exe
 from jupyter_codecrafter.rooms.protocol import CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
+from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import Peer, StuckConnection, code_cell, new_session, notebook, sources
+from tests.rooms.harness import Peer, StuckConnection, new_session, sources
 
 
 async def test_two_clients_converge(store: Store, make_manager: ManagerFactory, join: Join) -> None:
     """Concurrent edits by two people end up identical in both their notebooks."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "print(1)")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "print(1)")))
     ann = await join(manager, session_id, name="ann")
     bob = await join(manager, session_id, name="bob")
 
@@ -53,7 +54,7 @@ async def test_late_joiner_gets_full_doc(
 ) -> None:
     """Someone joining after edits sees the whole current notebook at once."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     ann.notebook.ycells[0]["source"].insert(0, "a = 1")
     ann.notebook.append_cell(code_cell("c2", "b = 2"))
@@ -69,7 +70,7 @@ async def test_server_edit_outputs_appear_once(
 ) -> None:
     """Outputs the server writes appear exactly once for clients on both instances."""
     first, second = await make_manager(), await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1", "print('ab')")))
+    session_id = await new_session(store, ipynb(code_cell("c1", "print('ab')")))
     ann = await join(first, session_id, name="ann")
     bob = await join(second, session_id, name="bob")
 
@@ -101,7 +102,7 @@ async def test_malformed_message_closes_only_that_connection(
 ) -> None:
     """A client sending garbage is disconnected with 1002; the others carry on."""
     manager = await make_manager()
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
     mal = await join(manager, session_id, name="mal")
 
@@ -151,7 +152,7 @@ async def test_slow_client_is_closed_not_waited_for(
 ) -> None:
     """A client that stops reading is disconnected (1013) instead of stalling the room."""
     manager = await make_manager(send_queue_size=4)
-    session_id = await new_session(store, notebook(code_cell("c1")))
+    session_id = await new_session(store, ipynb(code_cell("c1")))
     stuck = await join(manager, session_id, name="stuck", conn=StuckConnection(), wait_synced=False)
     ann = await join(manager, session_id, name="ann")
     bob = await join(manager, session_id, name="bob")

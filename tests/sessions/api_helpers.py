@@ -7,42 +7,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from tests.client import Account, Api
 
 ROLES = ("owner", "admin", "write", "read", "stranger")
-
-
-def code_cell(cell_id: str, source: str) -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "id": cell_id,
-        "source": source,
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-    }
-
-
-def ipynb(*cells: dict[str, Any]) -> dict[str, Any]:
-    """An nbformat 4.5 notebook, as a .ipynb file holds it."""
-    return {
-        "cells": list(cells),
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """A JSON error with this status and code, and a message."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    assert error["message"]
-    return error
 
 
 @dataclass

@@ -8,7 +8,8 @@ import pytest
 from jupyter_codecrafter.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from jupyter_codecrafter.rooms.protocol import CLOSE_REMOVED
 from jupyter_codecrafter.store.records import SessionRole, UserRole
-from tests.rooms.harness import code_cell, notebook, sources
+from tests.notebooks import code_cell, ipynb
+from tests.rooms.harness import sources
 from tests.sessions.conftest import Instance, Join
 
 READ, WRITE, ADMIN = SessionRole.READ, SessionRole.WRITE, SessionRole.ADMIN
@@ -84,7 +85,7 @@ async def test_collaborator_may_leave(instance: Instance) -> None:
 async def test_downgrade_makes_a_live_connection_read_only(instance: Instance, join: Join) -> None:
     """A writer demoted to reader is told at once, and their next edit reaches no one."""
     owner, ann = await instance.user(), await instance.user()
-    session = await instance.notebook(owner, content=notebook(code_cell("c1", "x = 1")))
+    session = await instance.notebook(owner, content=ipynb(code_cell("c1", "x = 1")))
     await instance.sessions.collaborators.set(owner, session.id, ann.id, WRITE)
     teacher = await join(instance.rooms, session, owner, SessionRole.OWNER)
     student = await join(instance.rooms, session, ann, WRITE)

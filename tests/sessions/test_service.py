@@ -19,7 +19,7 @@ from jupyter_codecrafter.store.records import (
     UserRole,
 )
 from jupyter_codecrafter.utils import utcnow
-from tests.rooms.harness import code_cell, notebook
+from tests.notebooks import code_cell, ipynb
 from tests.sessions.conftest import Instance, Join
 from tests.store import factories
 
@@ -32,7 +32,7 @@ def sources(content: object) -> list[str]:
 async def test_created_session_holds_its_content(instance: Instance) -> None:
     """The content given at creation is the document everyone opens."""
     owner = await instance.user()
-    session = await instance.notebook(owner, content=notebook(code_cell("c1", "x = 1")))
+    session = await instance.notebook(owner, content=ipynb(code_cell("c1", "x = 1")))
     view = await instance.sessions.get(owner, session.id, include_content=True)
     assert view.role is SessionRole.OWNER
     assert sources(view.content) == ["x = 1"]
@@ -153,7 +153,7 @@ async def test_fork_copies_the_current_content(instance: Instance) -> None:
     source = await instance.notebook(
         teacher,
         title="Week 1",
-        content=notebook(code_cell("c1", "x = 1")),
+        content=ipynb(code_cell("c1", "x = 1")),
         is_public=True,
         metadata={"course": "CS1"},
     )
@@ -182,7 +182,7 @@ async def test_fork_needs_read_access(instance: Instance) -> None:
 async def test_export_of_a_reader(instance: Instance) -> None:
     """A reader can download the notebook."""
     owner, reader = await instance.user(), await instance.user()
-    session = await instance.notebook(owner, title="Lab", content=notebook(code_cell("a", "1")))
+    session = await instance.notebook(owner, title="Lab", content=ipynb(code_cell("a", "1")))
     await instance.store.sessions.set_collaborator(
         Collaborator(session.id, reader.id, SessionRole.READ, utcnow())
     )
