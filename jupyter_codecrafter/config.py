@@ -18,7 +18,7 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from .constants import DEFAULT_JOB_DELIVERY_LIMIT, ENV_PREFIX
+from .constants import DEFAULT_JOB_DELIVERY_LIMIT, DEFAULT_WORKER_HEARTBEAT_TTL_S, ENV_PREFIX
 from .store.records import Limits
 
 
@@ -98,6 +98,13 @@ class CodeCrafterSettings(Configurable):
 
     queue_max_length = Int(
         10_000, help="Jobs that may wait in the queue; beyond it runs are refused with 503."
+    ).tag(config=True)
+
+    worker_heartbeat_ttl_s = Float(
+        DEFAULT_WORKER_HEARTBEAT_TTL_S,
+        help="A worker that has not renewed its heartbeat for this long is gone: its "
+        "sessions' next runs go to other workers (with fresh kernels) and its leftover "
+        "sandboxes are removed. Needs redis_url when several workers run.",
     ).tag(config=True)
 
     worker_queue_ttl_s = Float(

@@ -23,9 +23,11 @@ EVENTS_QUEUE_PREFIX: Final = "codecrafter.events."
 ROOM_CHANNEL_PREFIX: Final = "codecrafter:room:"
 INVALIDATION_CHANNEL: Final = "codecrafter:invalidate"
 KERNEL_OWNER_KEY_PREFIX: Final = "codecrafter:kernel:"
+WORKER_ALIVE_KEY_PREFIX: Final = "codecrafter:worker:"
 CACHE_KEY_PREFIX: Final = "codecrafter:cache:"
 RATE_LIMIT_KEY_PREFIX: Final = "codecrafter:ratelimit"  # counters shared by every server
 
 # Defaults that both sides must agree on unless configured otherwise.
 DEFAULT_JOB_DELIVERY_LIMIT: Final = 3
-DEFAULT_KERNEL_OWNER_TTL_S: Final = 60.0
+# A worker renews its heartbeat (and its kernels' ownership) three times per period.
+DEFAULT_WORKER_HEARTBEAT_TTL_S: Final = 30.0

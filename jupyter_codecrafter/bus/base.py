@@ -23,6 +23,9 @@ class Subscription(ABC):
 
 
 class Bus(ABC):
+    # Whether other processes (server instances, workers) see this bus's keys and messages.
+    spans_processes: bool = False
+
     @abstractmethod
     async def start(self) -> None:
         """Connect (idempotent)."""

@@ -56,6 +56,8 @@ async def _close_quietly(pubsub: PubSub) -> None:
 class RedisBus(Bus):
     """Pub/sub and cache on Redis; ``namespace`` prefixes every channel and key."""
 
+    spans_processes = True
+
     def __init__(self, url: str, *, namespace: str = "", subscribe_timeout_s: float = 10.0) -> None:
         self._namespace = namespace
         self._subscribe_timeout_s = subscribe_timeout_s

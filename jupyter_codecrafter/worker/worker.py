@@ -17,13 +17,14 @@ from typing import Any
 
 from ..bus.base import Bus
 from ..config import CodeCrafterSettings
-from ..constants import DEFAULT_KERNEL_OWNER_TTL_S
+from ..constants import DEFAULT_WORKER_HEARTBEAT_TTL_S
 from ..execution.events import EventType, JobEvent
 from ..execution.queue.base import Delivery, JobMessage, JobQueue
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
 from .kernels import KernelPool
+from .liveness import Liveness
 from .runs import run_cell, run_snippet
 from .sandbox import create_sandbox
 from .sandbox.base import Sandbox
@@ -42,20 +43,21 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int = 4,
         kernel_idle_timeout_s: float = 1800.0,
-        owner_ttl_s: float = DEFAULT_KERNEL_OWNER_TTL_S,
+        heartbeat_ttl_s: float = DEFAULT_WORKER_HEARTBEAT_TTL_S,
     ) -> None:
         self.id = worker_id or new_worker_id()
         self._store = store
         self._queue = queue
+        self._bus = bus
         self._sandbox = sandbox
         self._concurrency = concurrency
-        self._owner_ttl_s = owner_ttl_s
+        self._liveness = Liveness(bus, self.id, ttl_s=heartbeat_ttl_s)
         self.kernels = KernelPool(
             sandbox,
             bus,
             worker_id=self.id,
             idle_timeout_s=kernel_idle_timeout_s,
-            owner_ttl_s=owner_ttl_s,
+            owner_ttl_s=heartbeat_ttl_s,
         )
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -67,6 +69,8 @@ class Worker:
         return self._sandbox.languages
 
     async def start(self) -> None:
+        await self._liveness.beat()
+        await self._reap()
         await self._queue.consume(self.id, self._handle, prefetch=self._concurrency)
         await self._queue.consume_dead_letters(self._dead_letter)
         self._maintenance = asyncio.create_task(self._maintain())
@@ -87,6 +91,7 @@ class Worker:
                 await self._maintenance
         await self.kernels.shutdown()
         await self._sandbox.close()
+        await self._liveness.stop()
 
     async def run_burst(self, *, poll_s: float = 0.05) -> None:
         """Start, work until the queue is empty and nothing runs, then stop (for tests, CI)."""
@@ -100,26 +105,16 @@ class Worker:
         self._in_flight += 1
         self._idle.clear()
         try:
-            await self._process(delivery.message)
+            await self._process(delivery)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
 
-    async def _process(self, message: JobMessage) -> None:
-        if message.kind == JobKind.CELL and message.session_id:
-            owner = await self.kernels.owner(message.session_id)
-            if owner != self.id and message.routed_to == owner:
-                log.info(
-                    "worker %s did not take session %s's job; taking the session over",
-                    owner,
-                    message.session_id,
-                )
-                await self.kernels.take_over(message.session_id)
-            elif owner != self.id:
-                # Acknowledged only once the owner's queue has it.
-                await self._queue.enqueue(replace(message, routed_to=owner), worker_id=owner)
-                return
+    async def _process(self, delivery: Delivery) -> None:
+        message = delivery.message
+        if not await self._runs_here(message, delivery.delivery_count):
+            return
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
         if job is None:
             return  # missing or already final (cancelled, or finished before a redelivery)
@@ -136,6 +131,27 @@ class Worker:
                     execution_count=finished.execution_count,
                 )
             )
+
+    async def _runs_here(self, message: JobMessage, delivery_count: int) -> bool:
+        """Whether this worker runs the job; if not, it went to the owner of its kernel."""
+        if message.kind != JobKind.CELL or not message.session_id:
+            return True
+        owner = await self.kernels.owner(message.session_id)
+        if owner == self.id:
+            return True
+        # Back from the owner's queue, redelivered (its holder died), or an owner without a
+        # heartbeat: the owner is gone, and its kernel's state with it.
+        if (
+            message.routed_to == owner
+            or delivery_count > 1
+            or not await self._liveness.is_alive(owner)
+        ):
+            log.info("worker %s is gone; taking session %s over", owner, message.session_id)
+            await self.kernels.take_over(message.session_id)
+            return True
+        # Acknowledged only once the owner's queue has it.
+        await self._queue.enqueue(replace(message, routed_to=owner), worker_id=owner)
+        return False
 
     async def _run(self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]) -> dict[str, Any]:
         async def on_output(output: dict[str, Any]) -> None:
@@ -176,15 +192,24 @@ class Worker:
                 JobEvent(EventType.FINISHED, job.id, status=str(job.status))
             )
 
-    async def _maintain(self, interval_s: float | None = None) -> None:
-        interval_s = interval_s or self._owner_ttl_s / 3
+    async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(interval_s)
+            await asyncio.sleep(self._liveness.ttl_s / 3)
             try:
+                await self._liveness.beat()
                 await self.kernels.heartbeat()
                 await self.kernels.cull_idle()
-            except Exception:  # keep maintaining through a passing bus outage
-                log.warning("kernel maintenance failed", exc_info=True)
+                await self._reap()
+            except Exception:  # keep maintaining through a passing bus or Docker outage
+                log.warning("worker maintenance failed", exc_info=True)
+
+    async def _reap(self) -> None:
+        """Remove sandboxes of dead workers on this host. Only a bus shared by every worker
+        can tell a dead worker from a live one in another process."""
+        if self._bus.spans_processes:
+            removed = await self._sandbox.reap(self._liveness.is_alive)
+            if removed:
+                log.info("removed %d sandboxes left by workers that are gone", removed)
 
 
 def _with_target(event: JobEvent, job: Job) -> JobEvent:
@@ -206,4 +231,5 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
         kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
+        heartbeat_ttl_s=settings.worker_heartbeat_ttl_s,
     )

@@ -368,3 +368,25 @@ async def test_orphans_of_a_dead_worker_are_removed(
     assert removed == 1
     assert leftover_containers(docker_client, dead_id) == []
     assert not kernel_dir.exists()
+
+
+async def test_reap_removes_only_sandboxes_of_workers_that_are_gone(
+    sandbox_image: str, runtime_dir: Path, worker_id: str, docker_client: Any
+) -> None:
+    """A worker's reap removes the kernels of dead workers and spares the living ones'."""
+    dead_id, live_id = f"{worker_id}-dead", f"{worker_id}-live"
+    dead = DockerSandbox(sandbox_image, runtime_dir=str(runtime_dir), worker_id=dead_id)
+    live = DockerSandbox(sandbox_image, runtime_dir=str(runtime_dir), worker_id=live_id)
+    me = DockerSandbox(sandbox_image, runtime_dir=str(runtime_dir), worker_id=f"{worker_id}-me")
+    await dead.start_kernel(LIMITS)  # never stopped: its worker "died"
+    await live.start_kernel(LIMITS)
+
+    async def is_alive(candidate: str) -> bool:
+        return candidate != dead_id and candidate.startswith(worker_id)
+
+    try:
+        assert await me.reap(is_alive) == 1
+        assert leftover_containers(docker_client, dead_id) == []
+        assert len(leftover_containers(docker_client, live_id)) == 1
+    finally:
+        await live.close()

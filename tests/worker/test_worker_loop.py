@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_codecrafter.bus.memory import MemoryBus
-from jupyter_codecrafter.constants import KERNEL_OWNER_KEY_PREFIX
+from jupyter_codecrafter.constants import KERNEL_OWNER_KEY_PREFIX, WORKER_ALIVE_KEY_PREFIX
 from jupyter_codecrafter.execution.events import EventType, JobEvent
-from jupyter_codecrafter.execution.queue.base import JobMessage
+from jupyter_codecrafter.execution.queue.base import Delivery, JobMessage
 from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import Job, JobKind, JobStatus, Limits
@@ -189,3 +189,26 @@ async def _until(predicate: object, timeout_s: float = 10) -> None:
     async with asyncio.timeout(timeout_s):
         while not predicate():  # type: ignore[operator]
             await asyncio.sleep(0.01)
+
+
+async def test_a_worker_heartbeat_lives_while_it_runs(rig: Rig) -> None:
+    """A started worker announces itself alive; a stopped one withdraws at once."""
+    worker = rig.worker("w1")
+    await worker.start()
+    assert await rig.bus.get(WORKER_ALIVE_KEY_PREFIX + "w1") is not None
+    await worker.stop()
+    rig.workers.remove(worker)
+    assert await rig.bus.get(WORKER_ALIVE_KEY_PREFIX + "w1") is None
+
+
+async def test_a_redelivered_run_is_taken_over_from_its_owner(rig: Rig) -> None:
+    """A cell run redelivered because its worker died runs where it lands, even while the
+    dead owner's claim and heartbeat have not expired yet."""
+    await rig.bus.set(KERNEL_OWNER_KEY_PREFIX + "s1", b"crashed", ttl_s=60)
+    await rig.bus.set(WORKER_ALIVE_KEY_PREFIX + "crashed", b"1", ttl_s=60)
+    worker = rig.worker("w1")
+    job = await rig.submit(JobKind.CELL, "print('again')", session_id="s1")
+    message = JobMessage(job.id, "cell", "s1", INSTANCE)
+    await worker._handle(Delivery(message, delivery_count=2))  # as the broker redelivers it
+    done = await rig.finished(job.id)
+    assert done.status is JobStatus.SUCCEEDED and done.worker == "w1"

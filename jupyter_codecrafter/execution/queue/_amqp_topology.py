@@ -20,7 +20,7 @@ from aio_pika.abc import AbstractExchange, AbstractQueue, AbstractRobustChannel,
 from ...constants import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
-    DEFAULT_KERNEL_OWNER_TTL_S,
+    DEFAULT_WORKER_HEARTBEAT_TTL_S,
     EVENTS_QUEUE_PREFIX,
     JOBS_EXCHANGE,
     JOBS_QUEUE,
@@ -73,7 +73,7 @@ class Topology:
 
     def worker_arguments(self) -> dict[str, Any]:
         ttl_s = self.options.worker_queue_ttl_s
-        expires_s = ttl_s + DEFAULT_KERNEL_OWNER_TTL_S + _WORKER_QUEUE_EXPIRY_MARGIN_S
+        expires_s = ttl_s + DEFAULT_WORKER_HEARTBEAT_TTL_S + _WORKER_QUEUE_EXPIRY_MARGIN_S
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": self.options.delivery_limit - 1,

@@ -16,6 +16,7 @@ A sandbox offers two things:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +76,8 @@ class Sandbox(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Stop every kernel this sandbox started."""
+
+    async def reap(self, is_alive: Callable[[str], Awaitable[bool]]) -> int:
+        """Remove sandboxes left behind by workers that are gone (``is_alive(worker_id)``
+        is False); how many. Backends whose sandboxes die with their worker have none."""
+        return 0

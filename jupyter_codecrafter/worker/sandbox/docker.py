@@ -24,7 +24,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -297,6 +297,16 @@ class DockerSandbox(Sandbox):
 
     async def close(self) -> None:
         await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
+
+    async def reap(self, is_alive: Callable[[str], Awaitable[bool]]) -> int:
+        """Remove the sandboxes of other workers on this daemon that are gone."""
+        containers = await call(self._client.containers.list, all=True, filters={"label": LABEL})
+        owners = {c.labels.get(LABEL_WORKER) for c in containers} - {self.worker_id, None}
+        removed = 0
+        for owner in owners:
+            if owner is not None and not await is_alive(owner):
+                removed += await self.cleanup_orphans(self._client, worker_id=owner)
+        return removed
 
     @classmethod
     async def cleanup_orphans(cls, client: Any = None, *, worker_id: str | None = None) -> int:
