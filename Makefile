@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Jupyter refuses to run as root unless told; a normal user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install run test lint format provision clean
+.PHONY: install run test lint format bench provision clean
 
 install: $(VENV)/.installed
 
@@ -25,13 +25,17 @@ test: install
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: install
-	$(BIN)/ruff check jupyter_codecrafter tests
-	$(BIN)/ruff format --check jupyter_codecrafter tests
+	$(BIN)/ruff check jupyter_codecrafter tests bench
+	$(BIN)/ruff format --check jupyter_codecrafter tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format jupyter_codecrafter tests
-	$(BIN)/ruff check --fix jupyter_codecrafter tests
+	$(BIN)/ruff format jupyter_codecrafter tests bench
+	$(BIN)/ruff check --fix jupyter_codecrafter tests bench
+
+# Figures against a baseline measured in the same run (not part of the tests).
+bench: install
+	$(BIN)/python bench/execute_latency.py $(ARGS)
 
 # Install and start Redis, RabbitMQ and Docker, and build the sandbox image (Debian/Ubuntu, root).
 provision:

@@ -70,7 +70,7 @@ class Api:
         return response.json()["job"]  # type: ignore[no-any-return]
 
     async def wait_job(
-        self, account: Account, job_id: str, timeout_s: float = 90.0
+        self, account: Account, job_id: str, timeout_s: float = 90.0, poll_s: float = 0.05
     ) -> dict[str, Any]:
         """Poll the status endpoint until the job is final (bounded)."""
         deadline = time.monotonic() + timeout_s
@@ -81,7 +81,7 @@ class Api:
             if job["status"] in FINAL_STATUSES:
                 return job
             assert time.monotonic() < deadline, f"job still {job['status']} after {timeout_s}s"
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(poll_s)
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
