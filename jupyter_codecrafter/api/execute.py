@@ -7,7 +7,14 @@ from ..store.records import User
 from .base import CodeCrafterHandler
 from .operation import operation
 from .schemas import ErrorResponse
-from .schemas.execute import ExecuteCellRequest, ExecuteSnippetRequest, JobOut, JobResponse
+from .schemas.execute import (
+    ExecuteCellRequest,
+    ExecuteSnippetRequest,
+    JobHistoryQuery,
+    JobListResponse,
+    JobOut,
+    JobResponse,
+)
 
 
 class RunHandler(CodeCrafterHandler):
@@ -56,8 +63,27 @@ class JobStatusHandler(CodeCrafterHandler):
         self.reply(200, JobResponse(job=JobOut.from_record(job)))
 
 
+class JobHistoryHandler(CodeCrafterHandler):
+    @operation(
+        "A session's runs, newest first",
+        query=JobHistoryQuery,
+        responses={200: JobListResponse},
+        tags=("execution",),
+        description="Anyone who can read the session (cell runs and its snippet runs).",
+    )
+    async def get(self, session_id: str, *, user: User, query: JobHistoryQuery) -> None:
+        jobs, next_cursor = await self.services.execution.history(
+            user, session_id, limit=query.limit, cursor=query.cursor
+        )
+        self.reply(
+            200,
+            JobListResponse(jobs=[JobOut.from_record(j) for j in jobs], next_cursor=next_cursor),
+        )
+
+
 handlers = [
     (r"/execute", ExecuteHandler),
     (r"/execute/snippet", SnippetHandler),
     (r"/execute/status/(?P<job_id>[A-Za-z0-9_-]{1,64})", JobStatusHandler),
+    (r"/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})/jobs", JobHistoryHandler),
 ]

@@ -8,6 +8,7 @@ from dataclasses import replace
 from ..bus.base import Bus
 from ..constants import KERNEL_OWNER_KEY_PREFIX
 from ..errors import BadRequest, NotFound, QueueFull
+from ..paging import decode_cursor, encode_cursor
 from ..sessions.permissions import Action
 from ..sessions.service import SessionService
 from ..store.base import Store
@@ -77,6 +78,18 @@ class ExecutionService:
                 raise NotFound("No such job.")
             await self._sessions.authorize(user, job.session_id, Action.VIEW)
         return job
+
+    async def history(
+        self, user: User, session_id: str, *, limit: int = 20, cursor: str | None = None
+    ) -> tuple[list[Job], str | None]:
+        """A session's runs, newest first, for anyone who can view the session; and the
+        cursor of the next page (None on the last)."""
+        await self._sessions.authorize(user, session_id, Action.VIEW)
+        before = decode_cursor(cursor) if cursor else None
+        jobs = await self._store.jobs.list(session_id=session_id, limit=limit + 1, before=before)
+        page = jobs[:limit]
+        more = len(jobs) > limit and page
+        return page, encode_cursor(page[-1].queued_at, page[-1].id) if more else None
 
     def _new_job(self, user: User, kind: JobKind, language: str, code: str) -> Job:
         return Job(

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..bus.base import Bus
 from ..errors import NotFound, ValidationFailed
+from ..paging import decode_cursor, encode_cursor
 from ..rooms.documents import initial_update
 from ..rooms.manager import RoomManager
 from ..rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY
@@ -25,7 +26,6 @@ from .cache import SessionCache
 from .collaborators import CollaboratorService, Member
 from .content import Export, render_export, validated_content
 from .invites import InviteService
-from .paging import decode_cursor, encode_cursor
 from .permissions import Action
 
 log = logging.getLogger("jupyter_codecrafter.sessions")
@@ -139,7 +139,9 @@ class SessionService:
             if role is not None:  # access may have changed since the row was read
                 items.append((session, role))
         more = len(sessions) > limit
-        return Page(items, encode_cursor(page[-1]) if more and page else None)
+        return Page(
+            items, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        )
 
     async def get(
         self, user: User, session_id: str, *, include_content: bool = False

@@ -162,6 +162,7 @@ EXPECTATIONS: dict[str, Expect] = {
         201, 201, params=session, body=lambda w, r: {}
     ),
     "GET /sessions/{session_id}/export": owner_and_admin(200, 200, params=session),
+    "GET /sessions/{session_id}/jobs": owner_and_admin(200, 200, params=session),
     "GET /sessions/{session_id}/invites": owner_and_admin(200, 200, params=session),
     "POST /sessions/{session_id}/invites": owner_and_admin(
         201, 201, params=session, body=lambda w, r: {"role": "read"}

@@ -50,7 +50,8 @@ ENDPOINTS: dict[str, tuple[str, str, Any, tuple[int, ...]]] = {
         {"language": "python", "code": "print(1)", "session_id": "{sid}"},
         (202, 202, 202, 403, 404),
     ),
-    "job history": ("GET", "/execute/status/{job}", None, VIEW),
+    "job status": ("GET", "/execute/status/{job}", None, VIEW),
+    "job history": ("GET", "/sessions/{sid}/jobs", None, VIEW),
 }
 
 # role: (may open the room, edits reach the others)

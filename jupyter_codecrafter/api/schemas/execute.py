@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
 from ...store.records import Job
 from . import CellId, Identifier, Language, Request
@@ -73,3 +73,15 @@ class JobOut(BaseModel):
 
 class JobResponse(BaseModel):
     job: JobOut
+
+
+class JobHistoryQuery(Request):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        None, description="The next_cursor of the previous page."
+    )
+
+
+class JobListResponse(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")

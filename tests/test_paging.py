@@ -7,14 +7,14 @@ import base64
 import pytest
 
 from jupyter_codecrafter.errors import ValidationFailed
-from jupyter_codecrafter.sessions.paging import decode_cursor, encode_cursor
+from jupyter_codecrafter.paging import decode_cursor, encode_cursor
 from tests.store import factories
 
 
 def test_cursor_round_trips() -> None:
     """A page's cursor stands for its last session's (created_at, id)."""
     session = factories.session("owner")
-    cursor = encode_cursor(session)
+    cursor = encode_cursor(session.created_at, session.id)
     assert "=" not in cursor and "|" not in cursor
     assert decode_cursor(cursor) == (session.created_at, session.id)
 

@@ -1,6 +1,6 @@
-"""Opaque cursors for "newest first" session lists.
+"""Opaque cursors for "newest first" lists (sessions, jobs).
 
-A cursor is the base64url of ``<created_at ISO 8601>|<id>`` of the last item of a page; the
+A cursor is the base64url of ``<timestamp ISO 8601>|<id>`` of the last item of a page; the
 next page holds what is strictly older. Clients must not build or parse them.
 """
 
@@ -10,13 +10,13 @@ import base64
 import binascii
 from datetime import datetime
 
-from ..errors import ValidationFailed
-from ..store.base import PageCursor
-from ..store.records import Session
+from .errors import ValidationFailed
+from .store.base import PageCursor
 
 
-def encode_cursor(session: Session) -> str:
-    raw = f"{session.created_at.isoformat()}|{session.id}".encode()
+def encode_cursor(when: datetime, item_id: str) -> str:
+    """The cursor after an item created (or queued) at ``when``."""
+    raw = f"{when.isoformat()}|{item_id}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
