@@ -108,6 +108,11 @@ async def test_a_killed_worker_run_is_redone_and_its_sandbox_removed(
     api = Api(server.api)
     with running(first):
         account, job = await start_slow_run(api)
+        # "running" is recorded before the kernel starts: kill once its container exists.
+        deadline = time.monotonic() + 60
+        while not sandboxes_of(first):
+            assert time.monotonic() < deadline, "the run's kernel container never appeared"
+            await asyncio.sleep(0.1)
         first.kill()
         assert sandboxes_of(first), "the killed worker's kernel container should remain"
         second = start_worker(tmp_path / "w2", env)
