@@ -18,6 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...store.records import JobStatus, Limits
@@ -35,12 +36,18 @@ class RunResult:
 
 
 class KernelSandbox(ABC):
-    """A kernel process running inside a sandbox."""
+    """A kernel process running inside a sandbox, with its private host directory."""
+
+    def __init__(self, kernel_dir: Path, info: dict[str, Any]) -> None:
+        self.id = kernel_dir.name
+        self._dir = kernel_dir
+        self._info = info
+        self._stopped = False
 
     @property
-    @abstractmethod
     def connection_info(self) -> dict[str, Any]:
         """Connection info for the host side (``transport: ipc``, ``ip``, ports, key...)."""
+        return dict(self._info)
 
     @abstractmethod
     async def is_alive(self) -> bool: ...

@@ -128,16 +128,9 @@ class DockerKernel(KernelSandbox):
     def __init__(
         self, sandbox: DockerSandbox, container: Any, kernel_dir: Path, info: dict[str, Any]
     ) -> None:
-        self.id = kernel_dir.name
+        super().__init__(kernel_dir, info)
         self._sandbox = sandbox
         self._container = container
-        self._dir = kernel_dir
-        self._info = info
-        self._stopped = False
-
-    @property
-    def connection_info(self) -> dict[str, Any]:
-        return dict(self._info)
 
     async def _state(self) -> dict[str, Any]:
         try:

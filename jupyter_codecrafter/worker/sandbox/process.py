@@ -118,16 +118,9 @@ class ProcessKernel(KernelSandbox):
         kernel_dir: Path,
         info: dict[str, Any],
     ) -> None:
-        self.id = kernel_dir.name
+        super().__init__(kernel_dir, info)
         self._sandbox = sandbox
         self._process = process
-        self._dir = kernel_dir
-        self._info = info
-        self._stopped = False
-
-    @property
-    def connection_info(self) -> dict[str, Any]:
-        return dict(self._info)
 
     @property
     def pid(self) -> int:
