@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A dead-letter handler that fails (say, the store is down) sees the job again after this.
+DEAD_LETTER_RETRY_DELAY_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class QueueOptions:

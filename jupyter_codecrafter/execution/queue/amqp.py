@@ -29,7 +29,7 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError
 
 from ...errors import BadRequest, QueueError, QueueFull
 from ._amqp_topology import Topology, delivery_count
-from ._options import QueueOptions
+from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
 from .base import (
     DeadLetterHandler,
     Delivery,
@@ -41,7 +41,6 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTER_RETRY_DELAY_S = 1.0  # before a failed dead-letter handler sees the job again
 _EVENTS_PREFETCH = 256
 _DEAD_LETTER_PREFETCH = 16
 _RECONNECT_INTERVAL_S = 1.0

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from ...errors import QueueError
 from ._memory_broker import Envelope, MemoryBroker
-from ._options import QueueOptions
+from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
 from .base import (
     DeadLetterHandler,
     Delivery,
@@ -19,9 +19,6 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
-
-# A dead-letter handler that fails (say, the store is down) is retried after this delay.
-DEAD_LETTER_RETRY_DELAY_S = 1.0
 
 
 class MemoryQueue(JobQueue):
