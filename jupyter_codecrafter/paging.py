@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from .errors import ValidationFailed
 from .store.base import PageCursor
+
+T = TypeVar("T")
 
 
 def encode_cursor(when: datetime, item_id: str) -> str:
@@ -38,3 +42,14 @@ def _invalid() -> ValidationFailed:
         "Invalid cursor.",
         details=[{"field": "cursor", "message": "Use the next_cursor of a previous page."}],
     )
+
+
+def split_page(
+    rows: Sequence[T], limit: int, position: Callable[[T], PageCursor]
+) -> tuple[list[T], str | None]:
+    """From up to ``limit + 1`` rows read newest first: the page, and the cursor after its
+    last row (None when the extra row is missing: this is the last page)."""
+    page = list(rows[:limit])
+    if len(rows) <= limit or not page:
+        return page, None
+    return page, encode_cursor(*position(page[-1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,19 @@ def test_foreign_cursor_is_422(cursor: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         decode_cursor(cursor)
     assert caught.value.details[0]["field"] == "cursor"
+
+
+def test_split_page_gives_a_cursor_only_when_more_rows_exist() -> None:
+    """A page gets a cursor after its last row when the extra row was read, none otherwise."""
+    from jupyter_codecrafter.paging import split_page
+
+    rows = [factories.session("owner") for _ in range(3)]
+
+    def position(s: Any) -> tuple[Any, str]:
+        return (s.created_at, s.id)
+
+    page, cursor = split_page(rows, 2, position)
+    assert page == rows[:2]
+    assert cursor is not None and decode_cursor(cursor) == position(rows[1])
+    assert split_page(rows, 3, position) == (rows, None)
+    assert split_page([], 3, position) == ([], None)

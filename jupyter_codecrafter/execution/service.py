@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..bus.base import Bus
 from ..constants import KERNEL_OWNER_KEY_PREFIX
 from ..errors import BadRequest, NotFound, QueueFull
-from ..paging import decode_cursor, encode_cursor
+from ..paging import decode_cursor, split_page
 from ..sessions.permissions import Action
 from ..sessions.service import SessionService
 from ..store.base import Store
@@ -87,9 +87,7 @@ class ExecutionService:
         await self._sessions.authorize(user, session_id, Action.VIEW)
         before = decode_cursor(cursor) if cursor else None
         jobs = await self._store.jobs.list(session_id=session_id, limit=limit + 1, before=before)
-        page = jobs[:limit]
-        more = len(jobs) > limit and page
-        return page, encode_cursor(page[-1].queued_at, page[-1].id) if more else None
+        return split_page(jobs, limit, lambda job: (job.queued_at, job.id))
 
     def _new_job(self, user: User, kind: JobKind, language: str, code: str) -> Job:
         return Job(

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..bus.base import Bus
 from ..errors import NotFound, ValidationFailed
-from ..paging import decode_cursor, encode_cursor
+from ..paging import decode_cursor, split_page
 from ..rooms.documents import initial_update
 from ..rooms.manager import RoomManager
 from ..rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY
@@ -132,16 +132,13 @@ class SessionService:
         sessions = await self._store.sessions.list(
             **filters[scope], query=query or None, limit=limit + 1, before=before
         )
-        page = sessions[:limit]
+        page, next_cursor = split_page(sessions, limit, lambda s: (s.created_at, s.id))
         items = []
         for session in page:
             role = await self.access.role_of(user, session)
             if role is not None:  # access may have changed since the row was read
                 items.append((session, role))
-        more = len(sessions) > limit
-        return Page(
-            items, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
-        )
+        return Page(items, next_cursor)
 
     async def get(
         self, user: User, session_id: str, *, include_content: bool = False
