@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default
+from traitlets import Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from .constants import DEFAULT_JOB_DELIVERY_LIMIT, DEFAULT_WORKER_HEARTBEAT_TTL_S, ENV_PREFIX
@@ -144,10 +144,6 @@ class CodeCrafterSettings(Configurable):
 
     room_idle_unload_s = Float(
         60.0, help="A room with no connection is unloaded after this many seconds."
-    ).tag(config=True)
-
-    require_docker = Bool(
-        False, help="Refuse to start the worker when sandbox=docker and Docker is unreachable."
     ).tag(config=True)
 
     jwt_leeway_s = Float(

@@ -21,7 +21,6 @@ EVENTS_QUEUE_PREFIX: Final = "codecrafter.events."
 
 # Pub/sub channels and cache keys (Redis when scaled, in process when embedded).
 ROOM_CHANNEL_PREFIX: Final = "codecrafter:room:"
-INVALIDATION_CHANNEL: Final = "codecrafter:invalidate"
 KERNEL_OWNER_KEY_PREFIX: Final = "codecrafter:kernel:"
 WORKER_ALIVE_KEY_PREFIX: Final = "codecrafter:worker:"
 CACHE_KEY_PREFIX: Final = "codecrafter:cache:"

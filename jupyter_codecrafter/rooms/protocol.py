@@ -38,7 +38,6 @@ SYNC_UPDATE: Final = 2
 CLOSE_GOING_AWAY: Final = 1001  # server shutting down
 CLOSE_PROTOCOL_ERROR: Final = 1002  # a message that is not y-websocket
 CLOSE_TRY_AGAIN_LATER: Final = 1013  # the client reads too slowly to keep up
-CLOSE_UNAUTHENTICATED: Final = 4401
 CLOSE_REMOVED: Final = 4403  # access revoked
 CLOSE_DELETED: Final = 4404  # session deleted
 
@@ -206,10 +205,6 @@ def encode_update(update: bytes) -> bytes:
 
 def encode_awareness(payload: bytes) -> bytes:
     return bytes((MESSAGE_AWARENESS,)) + var_bytes(payload)
-
-
-def encode_query_awareness() -> bytes:
-    return bytes((MESSAGE_QUERY_AWARENESS,))
 
 
 def encode_control(payload: Mapping[str, Any]) -> bytes:
