@@ -1,9 +1,11 @@
 """The sandbox interface: where user code runs on a worker.
 
-Two backends: ``DockerSandbox`` (hardened containers: no network, read-only root, tmpfs,
-memory/pids/CPU limits, all capabilities dropped, no-new-privileges, non-root user) and
-``ProcessSandbox`` (a child process with rlimits and a scrubbed environment, for hosts
-without Docker — a resource fence, not a security boundary).
+Three backends: ``DockerSandbox`` (hardened containers: no network, read-only root, tmpfs,
+memory/pids/CPU limits, all capabilities dropped, no-new-privileges, non-root user),
+``BwrapSandbox`` (bubblewrap: a child process in its own mount, pid, network and IPC
+namespaces that sees only the system directories, as an unprivileged user) and
+``ProcessSandbox`` (a child process with rlimits and a scrubbed environment, for hosts with
+neither — a resource fence, not a security boundary). ``choice.py`` picks one.
 
 A sandbox offers two things:
 
@@ -67,6 +69,9 @@ class KernelSandbox(ABC):
 
 class Sandbox(ABC):
     name: str
+    # Whether code inside is kept from the host's files, network and processes. Code from a
+    # user the operator has not trusted never runs where this is False.
+    confined: bool
 
     @abstractmethod
     async def start_kernel(self, limits: Limits) -> KernelSandbox:

@@ -185,6 +185,7 @@ class DockerSandbox(Sandbox):
     """Kernels and runs in hardened containers of ``image``."""
 
     name = "docker"
+    confined = True
 
     def __init__(
         self,

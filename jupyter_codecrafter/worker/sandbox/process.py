@@ -1,8 +1,10 @@
 """Process sandboxes: kernels and runs as child processes with resource limits.
 
-For hosts without Docker (Binder, a laptop). This is a resource fence, NOT a security
-boundary: the code runs as the worker's own user, sees the same filesystem and network, and
-can read whatever that user can. Use the Docker backend whenever users are not trusted.
+For hosts without Docker or bubblewrap (a laptop, Binder). This is a resource fence, NOT a
+security boundary (``confined`` is False): the code runs as the worker's own user, sees the
+same filesystem and network, and can read whatever that user can, the server's secrets
+included. Runs here are only for users the operator trusts (``sessions/permissions.py``);
+:mod:`.bwrap` builds a confined sandbox on these same processes.
 
 What is enforced, per child (its own session and process group, scrubbed environment with
 only PATH, HOME, TMPDIR and LANG, cwd a private temporary directory removed at the end):
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +56,11 @@ from .base import KernelSandbox, RunResult, Sandbox
 
 _MIB = 1024 * 1024
 _READ_CHUNK_BYTES = 64 * 1024
-_KERNEL_NOFILE = 1024
-_RUN_NOFILE = 256
+KERNEL_NOFILE = 1024
+RUN_NOFILE = 256
 _DRAIN_S = 2.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
+KERNEL_COMMAND = (sys.executable, "-m", "ipykernel_launcher", "-f")  # + the connection file
 
 
 def _languages() -> dict[str, Language]:
@@ -84,8 +88,11 @@ def _user_tasks() -> int:
     return count
 
 
-def rlimits(limits: Limits, *, cpu_s: int | None, nofile: int) -> Callable[[], None]:
-    """A preexec function applying ``limits`` in the child before it execs."""
+def rlimits(
+    limits: Limits, *, cpu_s: int | None, nofile: int, nproc: int | None = None
+) -> Callable[[], None]:
+    """A preexec function applying ``limits`` in the child before it execs. ``nproc``: the
+    process limit of a uid that runs nothing else (default: this user's count + ``pids``)."""
     values = {
         resource.RLIMIT_DATA: limits.memory_mb * _MIB,
         resource.RLIMIT_FSIZE: limits.tmpfs_mb * _MIB,
@@ -93,7 +100,9 @@ def rlimits(limits: Limits, *, cpu_s: int | None, nofile: int) -> Callable[[], N
     }
     if cpu_s is not None:
         values[resource.RLIMIT_CPU] = cpu_s
-    if os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
+    if nproc is not None:
+        values[resource.RLIMIT_NPROC] = nproc
+    elif os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
         values[resource.RLIMIT_NPROC] = _user_tasks() + limits.pids
 
     def apply() -> None:
@@ -101,6 +110,23 @@ def rlimits(limits: Limits, *, cpu_s: int | None, nofile: int) -> Callable[[], N
             resource.setrlimit(which, (value, value))
 
     return apply
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How a child starts: its command line, working directory, environment, the limits to
+    apply before it execs, and the file descriptors it inherits."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    preexec: Callable[[], None]
+    pass_fds: tuple[int, ...] = ()  # owned by the launch: closed here once the child started
+
+    def close_fds(self) -> None:
+        for fd in self.pass_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _kill_group(pid: int) -> None:
@@ -132,7 +158,9 @@ class ProcessKernel(KernelSandbox):
     async def was_oom_killed(self) -> bool:
         # Without a memory cgroup the only trace is the kernel OOM killer's SIGKILL, which
         # this class never sends while the kernel is meant to be running.
-        return not self._stopped and self._process.poll() == -signal.SIGKILL
+        returncode = self._process.poll()
+        exit_code = self._sandbox.exit_code(returncode) if returncode is not None else None
+        return not self._stopped and exit_code == -signal.SIGKILL
 
     async def interrupt(self) -> None:
         if await self.is_alive():
@@ -141,8 +169,12 @@ class ProcessKernel(KernelSandbox):
     async def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         await wait_for_sockets(self._info, timeout_s=timeout_s, is_alive=self.is_alive)
+        self._sockets_bound()
         remaining_s = max(deadline - time.monotonic(), 1.0)
         await check_ready(self._info, timeout_s=remaining_s, is_alive=self.is_alive)
+
+    def _sockets_bound(self) -> None:
+        """Called once the kernel's sockets exist, before the host connects."""
 
     def log_tail(self, limit_bytes: int = 4000) -> str:
         with contextlib.suppress(OSError):
@@ -164,6 +196,8 @@ class ProcessSandbox(Sandbox):
     """Kernels and runs as rlimited child processes (see the module docstring)."""
 
     name = "process"
+    confined = False
+    kernel_class: type[ProcessKernel] = ProcessKernel
 
     def __init__(self, *, runtime_dir: str | None = None, start_timeout_s: float = 60.0) -> None:
         self.start_timeout_s = start_timeout_s
@@ -178,16 +212,12 @@ class ProcessSandbox(Sandbox):
     async def start_kernel(self, limits: Limits) -> ProcessKernel:
         kernel_dir = make_kernel_dir(self._runtime_dir)
         try:
-            info = write_connection_file(
-                kernel_dir / CONNECTION_FILE,
-                ip_inside=str(kernel_dir / SOCKET_NAME),
-                socket_dir=kernel_dir,
-            )
-            process = self._spawn_kernel(kernel_dir, limits)
+            info, launch = self._prepare_kernel(kernel_dir, limits)
+            process = self._spawn_kernel(kernel_dir, launch)
         except BaseException:
             shutil.rmtree(kernel_dir, ignore_errors=True)
             raise
-        kernel = ProcessKernel(self, process, kernel_dir, info)
+        kernel = self.kernel_class(self, process, kernel_dir, info)
         self._kernels.add(kernel)
         try:
             await kernel.wait_ready(self.start_timeout_s)
@@ -199,37 +229,54 @@ class ProcessSandbox(Sandbox):
             raise
         return kernel
 
-    def _spawn_kernel(self, kernel_dir: Path, limits: Limits) -> subprocess.Popen[bytes]:
+    def _prepare_kernel(self, kernel_dir: Path, limits: Limits) -> tuple[dict[str, Any], Launch]:
+        """The host's connection info and how to start the kernel."""
+        info = write_connection_file(
+            kernel_dir / CONNECTION_FILE,
+            ip_inside=str(kernel_dir / SOCKET_NAME),
+            socket_dir=kernel_dir,
+        )
         home = kernel_dir / "h"
         home.mkdir(mode=0o700)
-        command = [
-            sys.executable,
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            str(kernel_dir / CONNECTION_FILE),
-        ]
+        command = [*KERNEL_COMMAND, str(kernel_dir / CONNECTION_FILE)]
+        preexec = rlimits(limits, cpu_s=None, nofile=KERNEL_NOFILE)
+        return info, Launch(command, home, environment(home), preexec)
+
+    def _spawn_kernel(self, kernel_dir: Path, launch: Launch) -> subprocess.Popen[bytes]:
         with open(kernel_dir / "log", "wb") as log:
             try:
-                return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-                    command,
-                    cwd=home,
-                    env=environment(home),
+                return subprocess.Popen(  # noqa: S603 - fixed programs, our arguments
+                    launch.argv,
+                    cwd=launch.cwd,
+                    env=launch.env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=rlimits(limits, cpu_s=None, nofile=_KERNEL_NOFILE),
+                    preexec_fn=launch.preexec,
+                    pass_fds=launch.pass_fds,
                 )
             except OSError as exc:
                 raise SandboxError(f"Could not start a kernel process: {exc}") from exc
+            finally:
+                launch.close_fds()
+
+    def exit_code(self, returncode: int) -> int:
+        """A child's exit code as the program's own (negative: killed by that signal)."""
+        return returncode
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         lang = pick_language(self._languages, language)
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=self._runtime_dir))
         try:
             (workdir / lang.filename).write_text(code, encoding="utf-8")
-            return await _run_process(workdir, [*lang.command, lang.filename], stdin, limits)
+            launch = Launch(
+                [*lang.command, lang.filename],
+                workdir,
+                environment(workdir),
+                rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE),
+            )
+            return await run_process(launch, stdin, limits, exit_code=self.exit_code)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
 
@@ -237,34 +284,44 @@ class ProcessSandbox(Sandbox):
         await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
 
 
-async def _run_process(workdir: Path, command: list[str], stdin: str, limits: Limits) -> RunResult:
-    cpu_s = int(limits.timeout_s) + 2
+def run_cpu_s(limits: Limits) -> int:
+    """RLIMIT_CPU of a one-shot run: a bit above its wall-clock limit."""
+    return int(limits.timeout_s) + 2
+
+
+async def run_process(
+    launch: Launch, stdin: str, limits: Limits, *, exit_code: Callable[[int], int]
+) -> RunResult:
+    """Run ``launch`` to its end under ``limits``; ``exit_code`` reads its return code."""
     try:
         process = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=workdir,
-            env=environment(workdir),
+            *launch.argv,
+            cwd=launch.cwd,
+            env=launch.env,
             start_new_session=True,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=rlimits(limits, cpu_s=cpu_s, nofile=_RUN_NOFILE),
+            preexec_fn=launch.preexec,
+            pass_fds=launch.pass_fds,
         )
     except OSError as exc:
         raise SandboxError(f"Could not start the program: {exc}") from exc
+    finally:
+        launch.close_fds()
     started = time.monotonic()
     output = CappedOutput(limits.output_bytes)
     timed_out = await _supervise(process, stdin.encode(), output, limits.timeout_s)
-    exit_code = process.returncode
+    code = None if process.returncode is None else exit_code(process.returncode)
     killed_here = timed_out or output.exceeded
     status = run_status(
-        exit_code,
-        timed_out=timed_out or exit_code == -signal.SIGXCPU,
+        code,
+        timed_out=timed_out or code == -signal.SIGXCPU,
         output=output,
-        oom_killed=not killed_here and _ran_out_of_memory(exit_code, output),
+        oom_killed=not killed_here and _ran_out_of_memory(code, output),
     )
     return RunResult(
-        status, exit_code, output.text("stdout"), output.text("stderr"), time.monotonic() - started
+        status, code, output.text("stdout"), output.text("stderr"), time.monotonic() - started
     )
 
 
