@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Enum, Float, Int, List, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from .constants import DEFAULT_JOB_DELIVERY_LIMIT, DEFAULT_WORKER_HEARTBEAT_TTL_S, ENV_PREFIX
 from .store.records import Limits
+from .utils import private_dir
 
 
 class CodeCrafterSettings(Configurable):
@@ -54,10 +55,28 @@ class CodeCrafterSettings(Configurable):
     ).tag(config=True)
 
     sandbox = Enum(
-        ["process", "docker"],
-        default_value="process",
-        help="Where code runs: 'docker' (hardened containers) or 'process' (child processes "
-        "with resource limits; not a security boundary, for hosts without Docker).",
+        ["auto", "docker", "bwrap", "process"],
+        default_value="auto",
+        help="Where code runs: 'docker' (hardened containers), 'bwrap' (bubblewrap: processes "
+        "that see only the system directories, no network, an unprivileged uid), 'process' "
+        "(child processes with resource limits: NOT confined, they can read the server's "
+        "secrets; only admins may run code there unless dangerously_allow_unconfined_runs), "
+        "or 'auto': docker when the daemon answers and sandbox_image exists, else bwrap when "
+        "it works on this host, else process. The choice and its reason are logged at start.",
+    ).tag(config=True)
+
+    dangerously_allow_unconfined_runs = Bool(
+        False,
+        help="Let every account run code in the unconfined 'process' sandbox, where it can "
+        "read the server's files and secrets. Only for a server whose sole user is its "
+        "operator (a laptop, a Binder demo); never for a classroom.",
+    ).tag(config=True)
+
+    trust_jupyter_users = Bool(
+        True,
+        help="A request that Jupyter Server itself also authenticates (its token or login "
+        "cookie) as a user its authorizer lets start kernels on the host may run unconfined: "
+        "that user can already run any code there. With CodeCrafterAuthorizer only admins can.",
     ).tag(config=True)
 
     sandbox_image = Unicode(
@@ -236,7 +255,7 @@ class CodeCrafterSettings(Configurable):
         if self.jwt_secret:
             return str(self.jwt_secret)
         path = Path(self.data_dir) / "jwt_secret"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

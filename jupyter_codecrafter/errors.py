@@ -15,6 +15,7 @@ API answers with, so the handlers serialize any of them the same way::
     │       ├── TokenExpired            401 token_expired
     │       └── TokenReused             401 token_reused
     ├── PermissionDenied                403 forbidden
+    │   └── SandboxRequired             403 sandbox_required
     ├── NotFound                        404 not_found
     ├── Conflict                        409 conflict
     │   └── DuplicateError              409 duplicate
@@ -93,6 +94,17 @@ class TokenReused(InvalidToken):
 
 class PermissionDenied(CodeCrafterError):
     status, code, default_message = 403, "forbidden", "You are not allowed to do this."
+
+
+class SandboxRequired(PermissionDenied):
+    """Code would run unconfined, and this user may not do that."""
+
+    code = "sandbox_required"
+    default_message = (
+        "This server runs code without a sandbox, where it could read the server's secrets, "
+        "so only its admins may run code. Ask the operator to install bubblewrap "
+        "(apt-get install bubblewrap) or Docker with the sandbox image."
+    )
 
 
 class NotFound(CodeCrafterError):

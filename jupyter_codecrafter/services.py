@@ -81,6 +81,8 @@ class Services:
             instance_id=instance_id,
             limits=settings.default_limits(),
             languages=languages,
+            confined=worker.confined if worker else None,
+            unconfined_for_everyone=settings.dangerously_allow_unconfined_runs,
         )
         limiter = RateLimiter(
             rules_from_settings(settings),
@@ -119,7 +121,7 @@ class Services:
             self.instance_id,
             self.settings.store_url.split(":", 1)[0],
             self.settings.broker_url.split(":", 1)[0],
-            self.settings.sandbox,
+            self.worker.sandbox_name if self.worker else "on the workers",
         )
 
     async def stop(self) -> None:

@@ -137,6 +137,21 @@ def docker_available() -> None:
 
 
 @pytest.fixture(scope="session")
+def bwrap_available() -> None:
+    """bubblewrap works on this host (a real sandbox that imports ipykernel starts)."""
+
+    def probe() -> None:
+        from jupyter_codecrafter.store.records import Limits
+        from jupyter_codecrafter.worker.sandbox.bwrap import unavailable_reason
+
+        reason = unavailable_reason(Limits())
+        if reason is not None:
+            raise RuntimeError(reason)
+
+    need("bubblewrap", probe)
+
+
+@pytest.fixture(scope="session")
 def sandbox_image(docker_available: None) -> str:
     """The sandbox image, built by ``scripts/provision.sh`` (docker import of a debootstrap)."""
 
@@ -155,8 +170,8 @@ def sandbox_image(docker_available: None) -> str:
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """One Jupyter server in embedded mode (SQLite, in-process queue, worker and bus,
-    process sandbox), shared by the tests that only need the API."""
-    server = start_server(tmp_path_factory.mktemp("embedded"), {"CODECRAFTER_SANDBOX": "process"})
+    process sandbox open to every account), shared by the tests that only need the API."""
+    server = start_server(tmp_path_factory.mktemp("embedded"), {})
     with running(server):
         yield server
 

@@ -35,6 +35,15 @@ GENEROUS_RATE_LIMITS = {
 }
 
 
+# Suites about the API, rooms and sessions run code without caring where: the unconfined
+# process backend, opened to every account, works on any machine. The suites about
+# confinement (tests/security) start servers with each real backend instead.
+UNCONFINED_FOR_TESTS = {
+    "CODECRAFTER_SANDBOX": "process",
+    "CODECRAFTER_DANGEROUSLY_ALLOW_UNCONFINED_RUNS": "1",
+}
+
+
 # Processes still running, so a failing test's report can show their logs (conftest.py).
 LIVE: list[Process] = []
 
@@ -94,6 +103,7 @@ def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODECRAFTER_")}
     env.update(FAST_PASSWORD_HASHING)
     env.update(GENEROUS_RATE_LIMITS)
+    env.update(UNCONFINED_FOR_TESTS)
     env.update(
         JUPYTER_CONFIG_DIR=str(workdir / "config"),
         JUPYTER_DATA_DIR=str(workdir / "data"),

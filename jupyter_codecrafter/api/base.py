@@ -8,6 +8,7 @@ marked ``allow_unauthenticated`` for Jupyter's own auth, and checked here instea
 
 from __future__ import annotations
 
+import inspect
 import json
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -166,6 +167,28 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         if token is None:
             raise AuthenticationFailed("Send 'Authorization: Bearer <access token>'.")
         return await self.services.accounts.authenticate(token)
+
+    async def host_access(self) -> bool:
+        """Whether Jupyter Server itself authenticated this request (its token, or its login
+        cookie with a valid XSRF token) as a user its authorizer lets start kernels on the
+        host. Such a user can already run anything there, so running unconfined code here
+        gives them nothing new. Never true when Jupyter's auth is disabled."""
+        user = self.current_user
+        if not self.services.settings.trust_jupyter_users or not user:
+            return False
+        if not self.identity_provider.auth_enabled:
+            return False
+        if not self.token_authenticated and not self._xsrf_valid():
+            return False
+        allowed = self.authorizer.is_authorized(self, user, "execute", "kernels")
+        return bool(await allowed if inspect.isawaitable(allowed) else allowed)
+
+    def _xsrf_valid(self) -> bool:
+        try:
+            APIHandler.check_xsrf_cookie(self)
+        except web.HTTPError:
+            return False
+        return True
 
     def parse_body(self, model: type[ModelT], *, max_bytes: int | None = None) -> ModelT:
         """The JSON body validated against ``model``; 413/415/400/422 otherwise."""

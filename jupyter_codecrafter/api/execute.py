@@ -16,6 +16,11 @@ from .schemas.execute import (
     JobResponse,
 )
 
+UNCONFINED_NOTE = (
+    "403 sandbox_required: this server runs code without a sandbox (the 'process' backend) "
+    "and the caller is neither an admin nor trusted by Jupyter to start kernels on the host."
+)
+
 
 class RunHandler(CodeCrafterHandler):
     def check_code_size(self, *texts: str) -> None:
@@ -28,13 +33,16 @@ class ExecuteHandler(RunHandler):
     @operation(
         "Run a notebook cell in the session's kernel",
         request=ExecuteCellRequest,
-        responses={202: JobResponse, 404: ErrorResponse},  # 404: the session
+        responses={202: JobResponse, 403: ErrorResponse, 404: ErrorResponse},  # 404: the session
         rate_limit="execute",
         tags=("execution",),
+        description=UNCONFINED_NOTE,
     )
     async def post(self, *, user: User, body: ExecuteCellRequest) -> None:
         self.check_code_size(body.code)
-        job = await self.services.execution.run_cell(user, body.session_id, body.cell_id, body.code)
+        job = await self.services.execution.run_cell(
+            user, body.session_id, body.cell_id, body.code, host_access=await self.host_access()
+        )
         self.reply(202, JobResponse(job=JobOut.from_record(job)))
 
 
@@ -42,14 +50,20 @@ class SnippetHandler(RunHandler):
     @operation(
         "Run a snippet in a fresh sandbox",
         request=ExecuteSnippetRequest,
-        responses={202: JobResponse, 404: ErrorResponse},  # 404: the session
+        responses={202: JobResponse, 403: ErrorResponse, 404: ErrorResponse},  # 404: the session
         rate_limit="execute",
         tags=("execution",),
+        description=UNCONFINED_NOTE,
     )
     async def post(self, *, user: User, body: ExecuteSnippetRequest) -> None:
         self.check_code_size(body.code, body.stdin)
         job = await self.services.execution.run_snippet(
-            user, body.language, body.code, body.stdin, body.session_id
+            user,
+            body.language,
+            body.code,
+            body.stdin,
+            body.session_id,
+            host_access=await self.host_access(),
         )
         self.reply(202, JobResponse(job=JobOut.from_record(job)))
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from ..bus.base import Bus
 from ..constants import KERNEL_OWNER_KEY_PREFIX
-from ..errors import BadRequest, NotFound, QueueFull
+from ..errors import BadRequest, NotFound, QueueFull, SandboxRequired
 from ..paging import decode_cursor, split_page
-from ..sessions.permissions import Action
+from ..sessions.permissions import Action, may_run_unconfined
 from ..sessions.service import SessionService
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus, Limits, SessionKind, User
@@ -33,7 +33,11 @@ class ExecutionService:
         instance_id: str,
         limits: Limits,
         languages: tuple[str, ...],
+        confined: bool | None = None,
+        unconfined_for_everyone: bool = False,
     ) -> None:
+        """``confined``: whether the sandbox that runs this server's jobs is (None: the workers
+        are elsewhere and each refuses what its sandbox may not run)."""
         self._store = store
         self._queue = queue
         self._bus = bus
@@ -42,21 +46,35 @@ class ExecutionService:
         self._instance_id = instance_id
         self._limits = limits
         self.languages = languages
+        self._confined = confined
+        self._unconfined_for_everyone = unconfined_for_everyone
 
     async def start(self) -> None:
         await self._queue.consume_events(self._instance_id, self._on_event)
 
-    async def run_cell(self, user: User, session_id: str, cell_id: str, code: str) -> Job:
-        """Queue a cell of a notebook session for its stateful kernel."""
+    async def run_cell(
+        self, user: User, session_id: str, cell_id: str, code: str, *, host_access: bool = False
+    ) -> Job:
+        """Queue a cell of a notebook session for its stateful kernel. ``host_access``: Jupyter
+        itself vouches that the caller may start kernels on the host."""
         session, _ = await self._sessions.authorize(user, session_id, Action.RUN)
         if session.kind is not SessionKind.NOTEBOOK:
             raise BadRequest("Cells run only in notebook sessions; use a snippet run.")
+        unconfined_ok = self._check_confinement(user, host_access)
         job = self._new_job(user, JobKind.CELL, session.language, code)
         job = replace(job, session_id=session.id, cell_id=cell_id)
-        return await self._submit(job, worker_id=await self._kernel_owner(session.id))
+        owner = await self._kernel_owner(session.id)
+        return await self._submit(job, worker_id=owner, unconfined_ok=unconfined_ok)
 
     async def run_snippet(
-        self, user: User, language: str, code: str, stdin: str = "", session_id: str | None = None
+        self,
+        user: User,
+        language: str,
+        code: str,
+        stdin: str = "",
+        session_id: str | None = None,
+        *,
+        host_access: bool = False,
     ) -> Job:
         """Queue a stateless run in a fresh sandbox."""
         if language not in self.languages:
@@ -65,8 +83,20 @@ class ExecutionService:
             )
         if session_id is not None:
             await self._sessions.authorize(user, session_id, Action.RUN)
+        unconfined_ok = self._check_confinement(user, host_access)
         job = replace(self._new_job(user, JobKind.SNIPPET, language, code), stdin=stdin)
-        return await self._submit(replace(job, session_id=session_id), worker_id=None)
+        job = replace(job, session_id=session_id)
+        return await self._submit(job, worker_id=None, unconfined_ok=unconfined_ok)
+
+    def _check_confinement(self, user: User, host_access: bool) -> bool:
+        """Whether ``user`` may run unconfined; refused at once when this server's own worker
+        has no sandbox and they may not."""
+        ok = may_run_unconfined(
+            user, host_access=host_access, everyone=self._unconfined_for_everyone
+        )
+        if self._confined is False and not ok:
+            raise SandboxRequired()
+        return ok
 
     async def get(self, user: User, job_id: str) -> Job:
         """A job its submitter, or anyone who can view its session, may see."""
@@ -100,7 +130,7 @@ class ExecutionService:
             limits=replace(self._limits),
         )
 
-    async def _submit(self, job: Job, *, worker_id: str | None) -> Job:
+    async def _submit(self, job: Job, *, worker_id: str | None, unconfined_ok: bool) -> Job:
         await self._store.jobs.create(job)
         message = JobMessage(
             job_id=job.id,
@@ -108,6 +138,7 @@ class ExecutionService:
             session_id=job.session_id,
             reply_to=self._instance_id,
             routed_to=worker_id,
+            unconfined_ok=unconfined_ok,
         )
         try:
             await self._queue.enqueue(message, worker_id=worker_id)

@@ -1,6 +1,8 @@
-"""The one place that decides what a user may do with a session.
+"""The one place that decides what a user may do with a session, and who may run code
+outside a sandbox.
 
-REST handlers, rooms and execution all call :func:`effective_role` and :func:`allowed`.
+REST handlers, rooms and execution all call :func:`effective_role` and :func:`allowed`;
+execution also calls :func:`may_run_unconfined`.
 """
 
 from __future__ import annotations
@@ -47,3 +49,11 @@ def effective_role(
 
 def allowed(role: SessionRole | None, action: Action) -> bool:
     return role is not None and role.rank >= _MINIMUM_ROLE[action].rank
+
+
+def may_run_unconfined(user: User, *, host_access: bool, everyone: bool) -> bool:
+    """Whether ``user``'s code may run where it can read the server's files and secrets:
+    admins; whoever can already start kernels on the host through Jupyter itself
+    (``host_access``, as vouched for by Jupyter's authorizer); everyone when the operator
+    opted in (``dangerously_allow_unconfined_runs``)."""
+    return everyone or host_access or user.role == UserRole.ADMIN

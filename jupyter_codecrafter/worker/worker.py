@@ -18,6 +18,7 @@ from typing import Any
 from ..bus.base import Bus
 from ..config import CodeCrafterSettings
 from ..constants import DEFAULT_WORKER_HEARTBEAT_TTL_S
+from ..errors import SandboxRequired
 from ..execution.events import EventType, JobEvent
 from ..execution.queue.base import Delivery, JobMessage, JobQueue
 from ..store.base import Store
@@ -26,7 +27,7 @@ from ..utils import new_id, utcnow
 from .kernels import KernelPool
 from .liveness import Liveness
 from .runs import run_cell, run_snippet
-from .sandbox import create_sandbox
+from .sandbox import choose_sandbox, create_sandbox
 from .sandbox.base import Sandbox
 
 log = logging.getLogger("jupyter_codecrafter.worker")
@@ -67,6 +68,14 @@ class Worker:
     @property
     def languages(self) -> tuple[str, ...]:
         return self._sandbox.languages
+
+    @property
+    def confined(self) -> bool:
+        return self._sandbox.confined
+
+    @property
+    def sandbox_name(self) -> str:
+        return self._sandbox.name
 
     async def start(self) -> None:
         await self._liveness.beat()
@@ -113,6 +122,9 @@ class Worker:
 
     async def _process(self, delivery: Delivery) -> None:
         message = delivery.message
+        if not self._sandbox.confined and not message.unconfined_ok:
+            await self._refuse_unconfined(message)
+            return
         if not await self._runs_here(message, delivery.delivery_count):
             return
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
@@ -181,6 +193,22 @@ class Worker:
 
         return emit
 
+    async def _refuse_unconfined(self, message: JobMessage) -> None:
+        """A job this worker's unconfined sandbox may not run: it fails with the reason."""
+        reason = SandboxRequired().message
+        output: dict[str, Any] = {
+            "output_type": "error",
+            "ename": "SandboxRequired",
+            "evalue": reason,
+            "traceback": [reason],
+        }
+        fields = {"error": reason, "outputs": [output], "finished_at": utcnow()}
+        job = await self._store.jobs.finish(message.job_id, JobStatus.FAILED, fields)
+        if job is not None:
+            emit = self._emitter(message, job)
+            await emit(JobEvent(EventType.OUTPUT, job.id, output=output))
+            await emit(JobEvent(EventType.FINISHED, job.id, status=str(job.status)))
+
     async def _dead_letter(self, message: JobMessage) -> None:
         """A job whose workers kept dying: mark it failed so nobody waits for it forever."""
         error = "The job was abandoned after its worker stopped repeatedly."
@@ -222,7 +250,11 @@ def new_worker_id() -> str:
 
 def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, bus: Bus) -> Worker:
     worker_id = new_worker_id()
-    sandbox = create_sandbox(settings.sandbox, image=settings.sandbox_image, worker_id=worker_id)
+    choice = choose_sandbox(
+        settings.sandbox, image=settings.sandbox_image, limits=settings.default_limits()
+    )
+    choice.log()
+    sandbox = create_sandbox(choice.kind, image=settings.sandbox_image, worker_id=worker_id)
     return Worker(
         store,
         queue,

@@ -1,4 +1,4 @@
-"""Sandboxes for the worker suites: the real Docker image and the process backend.
+"""Sandboxes for the worker suites: the process backend, bubblewrap, and the real Docker image.
 
 Each module gets its own short runtime dir (unix socket paths must stay under 107 bytes) and,
 for Docker, its own worker id, so "nothing left behind" checks see only this suite's leftovers.
@@ -19,10 +19,12 @@ import pytest_asyncio
 
 from jupyter_codecrafter.store.records import Limits
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
+from jupyter_codecrafter.worker.sandbox.bwrap import BwrapSandbox
 from jupyter_codecrafter.worker.sandbox.docker import LABEL_WORKER, DockerSandbox
 from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
 
-BACKENDS = ["process", "docker"]
+BACKENDS = ["process", "bwrap", "docker"]
+CONFINED = ["bwrap", "docker"]
 LIMITS = Limits(timeout_s=20.0, memory_mb=256, cpus=1.0, pids=64, output_bytes=100_000, tmpfs_mb=16)
 
 
@@ -56,9 +58,23 @@ async def process_sandbox(runtime_dir: Path) -> AsyncIterator[ProcessSandbox]:
     await box.close()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bwrap_sandbox(runtime_dir: Path, bwrap_available: None) -> AsyncIterator[BwrapSandbox]:
+    box = BwrapSandbox(runtime_dir=str(runtime_dir))
+    yield box
+    await box.close()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request: pytest.FixtureRequest) -> Sandbox:
-    """Each backend in turn: ProcessSandbox, then DockerSandbox on the real image."""
+    """Each backend in turn: ProcessSandbox, BwrapSandbox, DockerSandbox on the real image."""
+    box: Sandbox = request.getfixturevalue(f"{request.param}_sandbox")
+    return box
+
+
+@pytest.fixture(scope="module", params=CONFINED)
+def confined_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """Each backend that is a security boundary: BwrapSandbox, then DockerSandbox."""
     box: Sandbox = request.getfixturevalue(f"{request.param}_sandbox")
     return box
 

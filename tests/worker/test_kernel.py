@@ -311,38 +311,47 @@ async def test_shutdown_leaves_nothing_behind(
         assert kernel_dir.name not in labels
 
 
-# Docker only: what the process backend (a resource fence) does not and cannot enforce.
+# Confined backends only: what the process backend (a resource fence) does not enforce.
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def docker_kernel(docker_sandbox: DockerSandbox) -> AsyncIterator[Kernel]:
-    started = await Kernel.start(docker_sandbox, LIMITS)
+async def confined_kernel(confined_sandbox: Sandbox) -> AsyncIterator[Kernel]:
+    started = await Kernel.start(confined_sandbox, LIMITS)
     yield started
     await started.shutdown()
 
 
 async def test_kernel_is_unprivileged_and_offline(
-    docker_kernel: Kernel, host_listener: int
+    confined_kernel: Kernel, host_listener: int
 ) -> None:
-    """Kernel code runs as uid 1000, cannot write outside /tmp and cannot reach the host."""
-    assert stdout(await run(docker_kernel, "import os; print(os.getuid())")) == "1000\n"
-    denied = await run(docker_kernel, "open('/usr/evil', 'w')")
+    """Kernel code runs as a non-root uid, cannot write outside /tmp and cannot reach the
+    host."""
+    assert stdout(await run(confined_kernel, "import os; print(os.getuid() > 0)")) == "True\n"
+    denied = await run(confined_kernel, "open('/usr/evil', 'w')")
     assert denied.status == JobStatus.FAILED
     assert "Read-only file system" in str(denied.error)
     code = f"import socket\nsocket.create_connection(('127.0.0.1', {host_listener}), timeout=5)"
-    offline = await run(docker_kernel, code)
+    offline = await run(confined_kernel, code)
     assert offline.status == JobStatus.FAILED
     assert offline.outputs[-1]["ename"] == "ConnectionRefusedError"
 
 
-async def test_kernel_cannot_plant_links_for_the_host(docker_kernel: Kernel) -> None:
+async def test_kernel_cannot_plant_links_for_the_host(confined_kernel: Kernel) -> None:
     """Once started, the kernel cannot replace its sockets (e.g. by a link the host follows)."""
     code = "import os\nos.symlink('/var/run/docker.sock', '/k/k-9')"
-    outcome = await run(docker_kernel, code)
+    outcome = await run(confined_kernel, code)
     assert outcome.status == JobStatus.FAILED
     assert outcome.outputs[-1]["ename"] == "PermissionError"
-    removal = await run(docker_kernel, "import os\nos.unlink('/k/k-1')")
+    removal = await run(confined_kernel, "import os\nos.unlink('/k/k-1')")
     assert removal.outputs[-1]["ename"] == "PermissionError"
+
+
+async def test_kernel_sees_no_other_process(confined_kernel: Kernel) -> None:
+    """The kernel's /proc shows only its own sandbox's processes, none of the host's."""
+    outcome = await run(
+        confined_kernel, "import os; print(sum(p.isdigit() for p in os.listdir('/proc')) < 5)"
+    )
+    assert stdout(outcome) == "True\n"
 
 
 async def test_missing_image_is_a_clear_error(runtime_dir: Path, docker_available: None) -> None:

@@ -55,7 +55,10 @@ class Rig:
         *,
         session_id: str | None = None,
         routed_to: str | None = None,
+        unconfined_ok: bool = True,
     ) -> Job:
+        """Queue a job as a server would for a trusted user (the process sandbox here is
+        unconfined), unless ``unconfined_ok`` is False."""
         job = Job(
             id=new_id(),
             kind=kind,
@@ -68,7 +71,8 @@ class Rig:
             cell_id="c1" if kind is JobKind.CELL else None,
         )
         await self.store.jobs.create(job)
-        await self.queue.enqueue(JobMessage(job.id, str(kind), session_id, INSTANCE, routed_to))
+        message = JobMessage(job.id, str(kind), session_id, INSTANCE, routed_to, unconfined_ok)
+        await self.queue.enqueue(message)
         return job
 
     async def finished(self, job_id: str, timeout_s: float = 30) -> Job:
@@ -201,6 +205,24 @@ async def test_a_worker_heartbeat_lives_while_it_runs(rig: Rig) -> None:
     assert await rig.bus.get(WORKER_ALIVE_KEY_PREFIX + "w1") is None
 
 
+@pytest.mark.parametrize("kind", [JobKind.SNIPPET, JobKind.CELL])
+async def test_unconfined_worker_refuses_a_run_not_marked_as_trusted(
+    rig: Rig, kind: JobKind, tmp_path: Path
+) -> None:
+    """An unconfined worker fails a job its submitter may not run unconfined, with the reason
+    as an error output, and never runs its code."""
+    await rig.worker("w1").start()
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w').write('x')"
+    job = await rig.submit(kind, code, session_id="s1", unconfined_ok=False)
+    done = await rig.finished(job.id)
+    assert done.status is JobStatus.FAILED and not marker.exists()
+    assert done.outputs[0]["ename"] == "SandboxRequired"
+    assert "bubblewrap" in done.outputs[0]["evalue"]
+    await _until(lambda: any(e.type is EventType.FINISHED for e in rig.events))
+    assert [e.type for e in rig.events] == [EventType.OUTPUT, EventType.FINISHED]
+
+
 async def test_a_redelivered_run_is_taken_over_from_its_owner(rig: Rig) -> None:
     """A cell run redelivered because its worker died runs where it lands, even while the
     dead owner's claim and heartbeat have not expired yet."""
@@ -208,7 +230,7 @@ async def test_a_redelivered_run_is_taken_over_from_its_owner(rig: Rig) -> None:
     await rig.bus.set(WORKER_ALIVE_KEY_PREFIX + "crashed", b"1", ttl_s=60)
     worker = rig.worker("w1")
     job = await rig.submit(JobKind.CELL, "print('again')", session_id="s1")
-    message = JobMessage(job.id, "cell", "s1", INSTANCE)
+    message = JobMessage(job.id, "cell", "s1", INSTANCE, unconfined_ok=True)
     await worker._handle(Delivery(message, delivery_count=2))  # as the broker redelivers it
     done = await rig.finished(job.id)
     assert done.status is JobStatus.SUCCEEDED and done.worker == "w1"

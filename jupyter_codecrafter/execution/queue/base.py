@@ -38,6 +38,9 @@ class JobMessage:
     # back from the shared queue still naming another worker waited out that worker's queue:
     # the owner is gone (or stuck), and the receiving worker takes the session over.
     routed_to: str | None = None
+    # Whether the submitter may run unconfined (see sessions.permissions.may_run_unconfined):
+    # a worker whose sandbox is not confined refuses the job otherwise.
+    unconfined_ok: bool = False
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()

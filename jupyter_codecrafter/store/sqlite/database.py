@@ -20,6 +20,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from ...errors import DuplicateError, StoreError
+from ...utils import private_file
 from .schema import migrate
 
 MEMORY = ":memory:"
@@ -57,7 +58,7 @@ class Database:
         if self._conn is not None:
             return
         if self.path != MEMORY:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
         with _translated():
             conn = await aiosqlite.connect(self.path, isolation_level=None)
             try:
@@ -166,3 +167,12 @@ class Transaction:
     async def execute(self, sql: str, params: Params = ()) -> int:
         cursor = await self._conn.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def _make_private(path: str) -> None:
+    """The database readable by this user only; SQLite gives its -wal and -shm files the
+    database file's mode, and older ones are tightened too."""
+    private_file(Path(path))
+    for suffix in ("-wal", "-shm"):
+        if Path(path + suffix).exists():
+            private_file(Path(path + suffix))

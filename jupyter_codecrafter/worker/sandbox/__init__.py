@@ -1,22 +1,34 @@
-"""Sandbox backends: Docker containers and rlimited processes."""
+"""Sandbox backends: Docker containers, bubblewrap, and rlimited processes."""
 
 from __future__ import annotations
 
 from .base import KernelSandbox, RunResult, Sandbox
+from .choice import SandboxChoice, choose_sandbox
 
 
 def create_sandbox(kind: str, *, image: str, worker_id: str | None = None) -> Sandbox:
-    """``docker`` (hardened containers of ``image``, labelled with ``worker_id``) or
-    ``process`` (rlimited children)."""
+    """``docker`` (hardened containers of ``image``, labelled with ``worker_id``), ``bwrap``
+    (confined processes) or ``process`` (rlimited children, unconfined)."""
     if kind == "docker":
         from .docker import DockerSandbox
 
         return DockerSandbox(image, worker_id=worker_id)
+    if kind == "bwrap":
+        from .bwrap import BwrapSandbox
+
+        return BwrapSandbox()
     if kind == "process":
         from .process import ProcessSandbox
 
         return ProcessSandbox()
-    raise ValueError(f"Unknown sandbox {kind!r}: use 'docker' or 'process'.")
+    raise ValueError(f"Unknown sandbox {kind!r}: use 'docker', 'bwrap' or 'process'.")
 
 
-__all__ = ["KernelSandbox", "RunResult", "Sandbox", "create_sandbox"]
+__all__ = [
+    "KernelSandbox",
+    "RunResult",
+    "Sandbox",
+    "SandboxChoice",
+    "choose_sandbox",
+    "create_sandbox",
+]

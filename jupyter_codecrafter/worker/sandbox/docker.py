@@ -1,10 +1,10 @@
 """Docker sandboxes: every kernel and every one-shot run in its own hardened container.
 
-Each container has no network, a read-only root, a sized tmpfs at /tmp (also HOME), memory
-(no swap), pids and CPU limits, all capabilities dropped, no-new-privileges, uid 1000, a
-tiny init (docker-init) as PID 1 so signals and zombies are handled, and only the
-environment given here. Containers are labelled so leftovers of a crashed worker can be
-found and removed (:meth:`DockerSandbox.cleanup_orphans`).
+Each container has no network, a read-only root, sized tmpfs at /tmp (also HOME) and
+/dev/shm, memory (no swap), pids and CPU limits, all capabilities dropped,
+no-new-privileges, uid 1000, a tiny init (docker-init) as PID 1 so signals and zombies are
+handled, and only the environment given here. Containers are labelled so leftovers of a
+crashed worker can be found and removed (:meth:`DockerSandbox.cleanup_orphans`).
 
 A kernel's ZMQ ipc sockets live in a short host directory mounted at ``/k``; its connection
 file comes in read-only and is copied to the tmpfs. Once the sockets exist the directory is
@@ -100,6 +100,7 @@ def hardening(limits: Limits, labels: dict[str, str]) -> dict[str, Any]:
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {SANDBOX_TMP: f"size={limits.tmpfs_mb}m,mode=1777,nosuid,nodev"},
+        "shm_size": f"{limits.tmpfs_mb}m",  # /dev/shm is a tmpfs too (64 MiB by default)
         "mem_limit": memory,
         "memswap_limit": memory,  # the same value: no swap beyond the memory limit
         "pids_limit": limits.pids,
