@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provision a Debian/Ubuntu machine (CI, a fresh box) with the services the test suites use:
-# Docker (and the sandbox image), Redis and RabbitMQ. Run as root.
+# Docker (and the sandbox image), bubblewrap, Redis and RabbitMQ. Run as root.
 #
 # Idempotent: installed packages are not reinstalled, running services are left alone, an
 # existing sandbox image is reused; with everything up it takes a few seconds. Fails loudly.
@@ -22,6 +22,8 @@ PACKAGES=(
     "rabbitmq-server:rabbitmq-server"
     "docker.io:dockerd"
     "debootstrap:debootstrap"
+    # The confined sandbox for hosts without Docker (sandbox = bwrap, or auto).
+    "bubblewrap:bwrap"
     # Browsers for the frontend suites go here, e.g. "chromium:chromium".
 )
 

@@ -40,6 +40,12 @@ class Api:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def register(
         self, username: str | None = None, password: str = "correct horse"
     ) -> Account:

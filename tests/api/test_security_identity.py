@@ -36,7 +36,10 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServe
     workdir = Path(tmp_path_factory.mktemp("classroom"))
     (workdir / "config").mkdir()
     (workdir / "config" / "jupyter_server_config.json").write_text(json.dumps(CONFIG))
-    server = start_server(workdir, {"CODECRAFTER_RATE_LIMIT_LOGIN": "5/minute"})
+    env = {"CODECRAFTER_RATE_LIMIT_LOGIN": "5/minute"}
+    # Code runs unconfined here: who may run it is what the sandbox test below checks.
+    env["CODECRAFTER_DANGEROUSLY_ALLOW_UNCONFINED_RUNS"] = "0"
+    server = start_server(workdir, env)
     with running(server):
         yield server
 
@@ -200,3 +203,18 @@ async def test_codecrafter_api_keeps_its_own_rules(classroom: JupyterServer) -> 
         assert_error(await client.post("/api/codecrafter/auth/logout-all"), 403)
         xsrf = {"X-XSRFToken": client.cookies["_xsrf"]}
         assert_error(await client.post("/api/codecrafter/auth/logout-all", headers=xsrf), 401)
+
+
+@pytest.mark.parametrize(("admin", "status"), [(False, 403), (True, 202)])
+async def test_only_admins_signed_in_to_jupyter_may_run_unconfined(
+    classroom: JupyterServer, admin: bool, status: int
+) -> None:
+    """Signed in to Jupyter here is no licence to run unconfined: the authorizer gives only
+    admins the host's kernels, so only their runs pass on a server without a sandbox."""
+    async with browser(classroom, "127.0.0.39") as client:
+        person = await account(client, admin_of=classroom if admin else None)
+        await sign_in(client, person["username"], PASSWORD)
+        headers = {"X-XSRFToken": client.cookies["_xsrf"], **bearer(person["token"])}
+        body = {"language": "python", "code": "print(1)"}
+        response = await client.post("/api/codecrafter/execute/snippet", json=body, headers=headers)
+        assert response.status_code == status, response.text
