@@ -147,10 +147,12 @@ def sandbox_args(limits: Limits, uid: int) -> list[str]:
     """bwrap's options for one sandbox: what it sees, and its namespaces."""
     size = str(limits.tmpfs_mb * 1024 * 1024)
     return [
-        *system_binds(),
+        # The tmpfs first: a runtime directory under /tmp (a venv in a clone there) is bound
+        # on top of it, not hidden by it.
         *("--proc", "/proc", "--dev", "/dev"),
         *("--perms", "1777", "--size", size, "--tmpfs", TMP),
         *("--perms", "1777", "--size", size, "--tmpfs", SHM),
+        *system_binds(),
         *(
             "--unshare-pid",
             "--unshare-net",
@@ -187,9 +189,8 @@ def system_binds() -> list[str]:
 def parent_dirs(paths: list[str]) -> list[str]:
     """Create the directories above ``paths`` world-readable (bwrap would make them 0700, so
     the sandbox user could not reach what is bound below)."""
-    parents = {
-        str(parent) for path in paths for parent in Path(path).parents if parent != Path("/")
-    }
+    made = {Path("/"), Path(TMP), Path("/dev")}  # by bwrap, or by the options before
+    parents = {str(parent) for path in paths for parent in Path(path).parents if parent not in made}
     return [arg for parent in sorted(parents) for arg in ("--perms", "0755", "--dir", parent)]
 
 
