@@ -133,6 +133,11 @@ class AccountService:
             raise InvalidToken("The account no longer exists.")
         return user, await self._issue(user, family_id=stored.family_id)
 
+    async def sign_in(self, user: User, *, ip: str | None = None) -> TokenPair:
+        """A new sign-in for a user Jupyter has already authenticated (its login cookie)."""
+        await self.activity.record("signed in through Jupyter", user_id=user.id, ip=ip)
+        return await self._issue(user, family_id=new_id())
+
     async def logout(self, refresh_token: str) -> None:
         """Revoke one sign-in: the token's family, so its rotated copies die with it.
         An unknown token is not an error (logging out twice is harmless)."""

@@ -3,13 +3,25 @@
 Access tokens are short-lived JWTs sent as ``Authorization: Bearer``; refresh tokens are
 opaque, rotated on every use, and only their hash is stored. Logging out revokes refresh
 tokens; an access token stays valid until it expires (15 minutes by default).
+
+Browsers ask for the refresh token as a cookie (``refresh_cookie``): HttpOnly, so no page
+script can read it, SameSite=Strict and scoped to ``/api/codecrafter/auth``. Spending it
+from the cookie needs Jupyter's XSRF token, as any cookie-authenticated request does. On a
+server whose Jupyter users are CodeCrafter accounts (``api/identity.py``), a refresh with
+neither token nor cookie signs the browser's Jupyter user in.
 """
 
 from __future__ import annotations
 
+from jupyter_server.utils import url_path_join
+from tornado import web
+
 from ..accounts.service import TokenPair
+from ..constants import API_PREFIX
+from ..errors import InvalidToken
 from ..store.records import User
 from .base import CodeCrafterHandler
+from .identity import CodeCrafterJupyterUser
 from .operation import operation
 from .schemas import ErrorResponse
 from .schemas.auth import (
@@ -29,16 +41,50 @@ from .schemas.auth import (
 TAGS = ("auth",)
 
 
-def auth_response(user: User, tokens: TokenPair) -> AuthResponse:
+REFRESH_COOKIE = "codecrafter_refresh"
+
+
+def auth_response(user: User, tokens: TokenPair, *, in_cookie: bool = False) -> AuthResponse:
     return AuthResponse(
         user=UserOut.from_record(user),
         access_token=tokens.access_token,
-        refresh_token=tokens.refresh_token,
+        refresh_token=None if in_cookie else tokens.refresh_token,
         expires_in=tokens.expires_in,
     )
 
 
-class RegisterHandler(CodeCrafterHandler):
+class AuthHandler(CodeCrafterHandler):
+    """Token pairs in the body, or the refresh token in a cookie for browsers."""
+
+    @property
+    def cookie_path(self) -> str:
+        return url_path_join(self.base_url, API_PREFIX, "auth")
+
+    def reply_tokens(self, status: int, user: User, tokens: TokenPair, *, cookie: bool) -> None:
+        if cookie:
+            self.set_cookie(
+                REFRESH_COOKIE,
+                tokens.refresh_token,
+                path=self.cookie_path,
+                httponly=True,
+                samesite="Strict",
+                secure=self.request.protocol == "https",
+                expires_days=self.services.settings.refresh_token_ttl_s / 86400,
+            )
+        self.reply(status, auth_response(user, tokens, in_cookie=cookie))
+
+    def refresh_cookie(self) -> str | None:
+        """The refresh cookie, once Jupyter's XSRF token proves the page sent it."""
+        token = self.get_cookie(REFRESH_COOKIE)
+        if token:
+            web.RequestHandler.check_xsrf_cookie(self)  # 403 without a matching X-XSRFToken
+        return token or None
+
+    def clear_refresh_cookie(self) -> None:
+        self.clear_cookie(REFRESH_COOKIE, path=self.cookie_path)
+
+
+class RegisterHandler(AuthHandler):
     @operation(
         "Create an account and sign in",
         description="Usernames are 3-32 of a-z, 0-9, _ and - (case-insensitive); a taken "
@@ -53,10 +99,10 @@ class RegisterHandler(CodeCrafterHandler):
         user, tokens = await self.services.accounts.register(
             body.username, str(body.email), body.password, ip=self.client_ip
         )
-        self.reply(201, auth_response(user, tokens))
+        self.reply_tokens(201, user, tokens, cookie=body.refresh_cookie)
 
 
-class LoginHandler(CodeCrafterHandler):
+class LoginHandler(AuthHandler):
     @operation(
         "Sign in with a username or email",
         description="An unknown login and a wrong password get the same 401.",
@@ -70,25 +116,39 @@ class LoginHandler(CodeCrafterHandler):
         user, tokens = await self.services.accounts.login(
             body.login, body.password, ip=self.client_ip
         )
-        self.reply(200, auth_response(user, tokens))
+        self.reply_tokens(200, user, tokens, cookie=body.refresh_cookie)
 
 
-class RefreshHandler(CodeCrafterHandler):
+class RefreshHandler(AuthHandler):
     @operation(
         "Exchange a refresh token for a new token pair",
         description="The refresh token is spent: presenting it again revokes every token "
-        "rotated from the same sign-in (401 token_reused).",
+        "rotated from the same sign-in (401 token_reused). Without refresh_token the cookie "
+        "is used (and rotated); without either, a browser signed in to Jupyter as a "
+        "CodeCrafter account gets a new sign-in of that account.",
         request=RefreshRequest,
-        responses={200: AuthResponse, 401: ErrorResponse},
+        responses={200: AuthResponse, 401: ErrorResponse, 403: ErrorResponse},
         auth=False,
         tags=TAGS,
     )
     async def post(self, *, body: RefreshRequest) -> None:
-        user, tokens = await self.services.accounts.refresh(body.refresh_token, ip=self.client_ip)
-        self.reply(200, auth_response(user, tokens))
+        accounts = self.services.accounts
+        token = body.refresh_token or self.refresh_cookie()
+        if token is not None:
+            user, tokens = await accounts.refresh(token, ip=self.client_ip)
+        else:
+            user = await self._jupyter_account()
+            tokens = await accounts.sign_in(user, ip=self.client_ip)
+        self.reply_tokens(200, user, tokens, cookie=body.refresh_token is None)
+
+    async def _jupyter_account(self) -> User:
+        jupyter_user = self.current_user
+        if not isinstance(jupyter_user, CodeCrafterJupyterUser):
+            raise InvalidToken("No refresh token: sign in first.")
+        return await self.services.accounts.get_user(jupyter_user.user_id)
 
 
-class LogoutHandler(CodeCrafterHandler):
+class LogoutHandler(AuthHandler):
     @operation(
         "End one sign-in",
         description="Revokes the refresh token and every token rotated from the same sign-in. "
@@ -99,7 +159,11 @@ class LogoutHandler(CodeCrafterHandler):
         tags=TAGS,
     )
     async def post(self, *, body: LogoutRequest) -> None:
-        await self.services.accounts.logout(body.refresh_token)
+        token = body.refresh_token or self.refresh_cookie()
+        if token is not None:
+            await self.services.accounts.logout(token)
+        if body.refresh_token is None:
+            self.clear_refresh_cookie()
         self.set_status(204)
         self.finish()
 

@@ -218,3 +218,20 @@ async def test_only_admins_signed_in_to_jupyter_may_run_unconfined(
         body = {"language": "python", "code": "print(1)"}
         response = await client.post("/api/codecrafter/execute/snippet", json=body, headers=headers)
         assert response.status_code == status, response.text
+
+
+async def test_a_browser_signed_in_to_jupyter_is_signed_in_to_codecrafter(
+    classroom: JupyterServer,
+) -> None:
+    """The panel needs no second sign-in: a refresh with neither token nor cookie, from a
+    browser signed in to Jupyter, answers a token pair of that account (refresh in a cookie)."""
+    async with browser(classroom, "127.0.0.40") as client:
+        person = await account(client)
+        await sign_in(client, person["username"], PASSWORD)
+        headers = {"X-XSRFToken": client.cookies["_xsrf"]}
+        response = await client.post("/api/codecrafter/auth/refresh", json={}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["user"]["username"] == person["username"]
+        assert "codecrafter_refresh" in client.cookies
+        forged = await client.post("/api/codecrafter/auth/refresh", json={})
+        assert forged.status_code == 403

@@ -40,23 +40,34 @@ Preferences = Annotated[
 ]
 
 
+REFRESH_COOKIE_HELP = (
+    "Browsers: keep the refresh token in an HttpOnly, SameSite=Strict cookie scoped to the "
+    "auth endpoints instead of returning it (refresh_token is then null)."
+)
+USE_COOKIE_HELP = (
+    "Leave out to use the refresh cookie instead (with Jupyter's XSRF token in X-XSRFToken)."
+)
+
+
 class RegisterRequest(Request):
     username: Username
     email: Email
     password: Password
+    refresh_cookie: Annotated[bool, Field(description=REFRESH_COOKIE_HELP)] = False
 
 
 class LoginRequest(Request):
     login: Annotated[str, StringConstraints(min_length=1, max_length=320)]
     password: GivenPassword
+    refresh_cookie: Annotated[bool, Field(description=REFRESH_COOKIE_HELP)] = False
 
 
 class RefreshRequest(Request):
-    refresh_token: RefreshTokenText
+    refresh_token: Annotated[RefreshTokenText | None, Field(description=USE_COOKIE_HELP)] = None
 
 
 class LogoutRequest(Request):
-    refresh_token: RefreshTokenText
+    refresh_token: Annotated[RefreshTokenText | None, Field(description=USE_COOKIE_HELP)] = None
 
 
 class UpdateProfileRequest(Request):
@@ -113,7 +124,7 @@ class ProfileOut(UserOut):
 class AuthResponse(BaseModel):
     user: UserOut
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(description="Null when it was set as a cookie.")
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
 
