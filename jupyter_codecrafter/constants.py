@@ -24,6 +24,9 @@ ROOM_CHANNEL_PREFIX: Final = "codecrafter:room:"
 KERNEL_OWNER_KEY_PREFIX: Final = "codecrafter:kernel:"
 WORKER_ALIVE_KEY_PREFIX: Final = "codecrafter:worker:"
 CACHE_KEY_PREFIX: Final = "codecrafter:cache:"
+KERNEL_STATE_KEY_PREFIX: Final = "codecrafter:kernel-state:"  # + session id
+WORKER_CONTROL_CHANNEL_PREFIX: Final = "codecrafter:worker-control:"  # + worker id
+PRESENCE_KEY_PREFIX: Final = "codecrafter:presence:"  # + session id: a hash per instance
 RATE_LIMIT_KEY_PREFIX: Final = "codecrafter:ratelimit"  # counters shared by every server
 
 # Defaults that both sides must agree on unless configured otherwise.

@@ -21,6 +21,7 @@ API answers with, so the handlers serialize any of them the same way::
     │   └── DuplicateError              409 duplicate
     ├── Gone                            410 gone
     ├── RateLimited                     429 rate_limited
+    ├── MalformedMessage                500 malformed_message   (between our processes)
     ├── ServiceUnavailable              503 service_unavailable
     │   └── QueueFull                   503 queue_full
     └── BackendError                    503 backend_error
@@ -135,6 +136,13 @@ class RateLimited(CodeCrafterError):
     def __init__(self, retry_after_s: int, message: str | None = None) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message, details={"retry_after_s": retry_after_s})
+
+
+class MalformedMessage(CodeCrafterError):
+    """A message between our own processes (queue, bus) that cannot be decoded: a bug or a
+    version mismatch, never something a user sent."""
+
+    code, default_message = "malformed_message", "An internal message could not be decoded."
 
 
 class ServiceUnavailable(CodeCrafterError):

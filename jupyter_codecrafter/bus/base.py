@@ -63,6 +63,18 @@ class Bus(ABC):
         """Reset the key's time to live; False when the key is missing."""
 
     @abstractmethod
+    async def hash_set(self, key: str, field: str, value: bytes, *, ttl_s: float) -> None:
+        """Set one field of the hash at ``key``, and give the whole hash ``ttl_s`` to live
+        (so a hash whose writers all stopped disappears)."""
+
+    @abstractmethod
+    async def hash_delete(self, key: str, field: str) -> None: ...
+
+    @abstractmethod
+    async def hash_get_all(self, key: str) -> dict[str, bytes]:
+        """Every field of the hash (empty when there is none)."""
+
+    @abstractmethod
     async def ping(self) -> None:
         """Raise BusError when the backend does not answer."""
 

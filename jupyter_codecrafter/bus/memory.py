@@ -19,6 +19,7 @@ class MemoryBus(Bus):
         self._subscribers: dict[str, set[QueuedSubscription]] = {}
         # key -> (value, monotonic deadline or None for no expiry)
         self._cache: dict[str, tuple[bytes, float | None]] = {}
+        self._hashes: dict[str, tuple[dict[str, bytes], float | None]] = {}
         self._writes = 0
 
     async def start(self) -> None:
@@ -71,8 +72,31 @@ class MemoryBus(Bus):
         self._cache[key] = (entry[0], _deadline(ttl_s))
         return True
 
+    async def hash_set(self, key: str, field: str, value: bytes, *, ttl_s: float) -> None:
+        fields = self._live_hash(key)
+        fields[field] = value
+        self._hashes[key] = (fields, _deadline(ttl_s))
+        self._count_write()
+
+    async def hash_delete(self, key: str, field: str) -> None:
+        entry = self._hashes.get(key)
+        if entry is not None:
+            entry[0].pop(field, None)
+            if not entry[0]:
+                del self._hashes[key]
+
+    async def hash_get_all(self, key: str) -> dict[str, bytes]:
+        return dict(self._live_hash(key))
+
     async def ping(self) -> None:
         """Always answers."""
+
+    def _live_hash(self, key: str) -> dict[str, bytes]:
+        entry = self._hashes.get(key)
+        if entry is None or _expired(entry, time.monotonic()):
+            self._hashes.pop(key, None)
+            return {}
+        return entry[0]
 
     def _live_entry(self, key: str) -> tuple[bytes, float | None] | None:
         entry = self._cache.get(key)
@@ -87,11 +111,13 @@ class MemoryBus(Bus):
             now = time.monotonic()
             for key in [k for k, entry in self._cache.items() if _expired(entry, now)]:
                 del self._cache[key]
+            for key in [k for k, hashed in self._hashes.items() if _expired(hashed, now)]:
+                del self._hashes[key]
 
 
 def _deadline(ttl_s: float | None) -> float | None:
     return None if ttl_s is None else time.monotonic() + ttl_ms(ttl_s) / 1000
 
 
-def _expired(entry: tuple[bytes, float | None], now: float) -> bool:
+def _expired(entry: tuple[object, float | None], now: float) -> bool:
     return entry[1] is not None and entry[1] <= now

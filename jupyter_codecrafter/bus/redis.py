@@ -231,3 +231,22 @@ class RedisBus(Bus):
     async def expire(self, key: str, ttl_s: float) -> bool:
         with _translated("expire"):
             return bool(await self._client.pexpire(self._namespace + key, ttl_ms(ttl_s)))
+
+    async def hash_set(self, key: str, field: str, value: bytes, *, ttl_s: float) -> None:
+        name = self._namespace + key
+        with _translated("hset"):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hset(name, field, value)
+                pipe.pexpire(name, ttl_ms(ttl_s))
+                await pipe.execute()
+
+    async def hash_delete(self, key: str, field: str) -> None:
+        with _translated("hdel"):
+            await self._client.hdel(self._namespace + key, field)
+
+    async def hash_get_all(self, key: str) -> dict[str, bytes]:
+        with _translated("hgetall"):
+            fields = await self._client.hgetall(self._namespace + key)
+        # Responses are never decoded (no decode_responses): names and values are bytes.
+        raw = cast(dict[bytes, bytes], fields)
+        return {name.decode(): value for name, value in raw.items()}

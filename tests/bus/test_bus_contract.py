@@ -207,3 +207,25 @@ async def _until_missing(bus: Bus, key: str, timeout_s: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(poll(), timeout_s)
+
+
+async def test_hash_fields_are_shared_and_deleted_one_by_one(make_bus: BusFactory) -> None:
+    """Fields set through one bus are read through another; deleting one keeps the rest."""
+    here, there = make_bus(), make_bus()
+    await here.hash_set("presence", "i1", b"a", ttl_s=10)
+    await there.hash_set("presence", "i2", b"b", ttl_s=10)
+    assert await here.hash_get_all("presence") == {"i1": b"a", "i2": b"b"}
+    await there.hash_delete("presence", "i1")
+    assert await here.hash_get_all("presence") == {"i2": b"b"}
+    assert await here.hash_get_all("nothing") == {}
+
+
+async def test_hash_expires_when_no_writer_renews_it(bus: Bus) -> None:
+    """A hash lives ttl_s after its last write, then disappears whole."""
+    await bus.hash_set("presence", "i1", b"a", ttl_s=0.2)
+    await asyncio.sleep(0.1)
+    await bus.hash_set("presence", "i2", b"b", ttl_s=0.2)  # renews the whole hash
+    await asyncio.sleep(0.15)
+    assert set(await bus.hash_get_all("presence")) == {"i1", "i2"}
+    await asyncio.sleep(0.2)
+    assert await bus.hash_get_all("presence") == {}
