@@ -18,7 +18,9 @@ API answers with, so the handlers serialize any of them the same way::
     │   └── SandboxRequired             403 sandbox_required
     ├── NotFound                        404 not_found
     ├── Conflict                        409 conflict
-    │   └── DuplicateError              409 duplicate
+    │   ├── DuplicateError              409 duplicate
+    │   ├── AlreadyFinished             409 already_finished
+    │   └── NoKernel                    409 no_kernel
     ├── Gone                            410 gone
     ├── RateLimited                     429 rate_limited
     ├── MalformedMessage                500 malformed_message   (between our processes)
@@ -124,6 +126,14 @@ class DuplicateError(Conflict):
     def __init__(self, field: str, message: str | None = None) -> None:
         self.field = field
         super().__init__(message or f"This {field} is already taken.", details={"field": field})
+
+
+class AlreadyFinished(Conflict):
+    code, default_message = "already_finished", "The job has already finished."
+
+
+class NoKernel(Conflict):
+    code, default_message = "no_kernel", "No kernel is running for this session."
 
 
 class Gone(CodeCrafterError):

@@ -15,6 +15,7 @@ from .activity import ActivityLog, Housekeeping
 from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
 from .errors import CodeCrafterError
+from .execution.kernels import KernelControl
 from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
 from .execution.writer import OutputWriter
@@ -39,6 +40,7 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     execution: ExecutionService
+    kernels: KernelControl
     limiter: RateLimiter
     housekeeping: Housekeeping
     worker: Worker | None = None
@@ -100,6 +102,7 @@ class Services:
             accounts,
             sessions,
             execution,
+            KernelControl(bus, sessions),
             limiter,
             housekeeping,
             worker,

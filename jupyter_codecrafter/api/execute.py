@@ -77,6 +77,20 @@ class JobStatusHandler(CodeCrafterHandler):
         self.reply(200, JobResponse(job=JobOut.from_record(job)))
 
 
+class CancelHandler(CodeCrafterHandler):
+    @operation(
+        "Cancel a run",
+        responses={202: JobResponse, 409: ErrorResponse},
+        tags=("execution",),
+        description="Its submitter, or a writer of its session. A queued run never starts "
+        "(the answer says cancelled); a running one is stopped by its worker and ends "
+        "cancelled (a cell keeps its outputs so far). 409 already_finished when it has ended.",
+    )
+    async def post(self, job_id: str, *, user: User) -> None:
+        job = await self.services.execution.cancel(user, job_id)
+        self.reply(202, JobResponse(job=JobOut.from_record(job)))
+
+
 class JobHistoryHandler(CodeCrafterHandler):
     @operation(
         "A session's runs, newest first",
@@ -99,5 +113,6 @@ handlers = [
     (r"/execute", ExecuteHandler),
     (r"/execute/snippet", SnippetHandler),
     (r"/execute/status/(?P<job_id>[A-Za-z0-9_-]{1,64})", JobStatusHandler),
+    (r"/execute/(?P<job_id>[A-Za-z0-9_-]{1,64})/cancel", CancelHandler),
     (r"/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})/jobs", JobHistoryHandler),
 ]

@@ -7,13 +7,15 @@ from dataclasses import replace
 
 from ..bus.base import Bus
 from ..constants import KERNEL_OWNER_KEY_PREFIX
-from ..errors import BadRequest, NotFound, QueueFull, SandboxRequired
+from ..errors import AlreadyFinished, BadRequest, NotFound, QueueFull, SandboxRequired
 from ..paging import decode_cursor, split_page
 from ..sessions.permissions import Action, may_run_unconfined
 from ..sessions.service import SessionService
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus, Limits, SessionKind, User
 from ..utils import new_id, utcnow
+from .control import Action as WorkerAction
+from .control import WorkerCommand, worker_channel
 from .events import JobEvent
 from .queue.base import JobMessage, JobQueue
 from .writer import OutputWriter
@@ -107,6 +109,27 @@ class ExecutionService:
             if job.session_id is None:
                 raise NotFound("No such job.")
             await self._sessions.authorize(user, job.session_id, Action.VIEW)
+        return job
+
+    async def cancel(self, user: User, job_id: str) -> Job:
+        """Cancel a run (its submitter, or a writer of its session): a queued run never
+        starts; a running one is stopped by its worker and ends ``cancelled``."""
+        job = await self.get(user, job_id)
+        if job.user_id != user.id and job.session_id is not None:
+            await self._sessions.authorize(user, job.session_id, Action.RUN)
+        if job.status.is_final:
+            raise AlreadyFinished(details={"status": str(job.status)})
+        if job.status is JobStatus.QUEUED:
+            fields = {"error": "Cancelled before it ran.", "finished_at": utcnow()}
+            cancelled = await self._store.jobs.finish(job.id, JobStatus.CANCELLED, fields)
+            if cancelled is not None:
+                if cancelled.session_id and cancelled.cell_id:
+                    await self._writer.mark_idle(cancelled.session_id, cancelled.cell_id)
+                return cancelled
+            job = await self._store.jobs.get(job.id) or job  # a worker took it meanwhile
+        if job.status is JobStatus.RUNNING and job.worker:
+            command = WorkerCommand(WorkerAction.CANCEL, job_id=job.id)
+            await self._bus.publish(worker_channel(job.worker), command.encode())
         return job
 
     async def history(

@@ -47,6 +47,13 @@ class OutputWriter:
                 return
             self._write(cell, event)
 
+    async def mark_idle(self, session_id: str, cell_id: str) -> None:
+        """A cell whose queued run was cancelled: not busy, outputs and count as they were."""
+        async with self._rooms.edit(session_id, SessionKind.NOTEBOOK) as notebook:
+            cell = find_cell(notebook, cell_id)
+            if cell is not None and cell.get("execution_state") != "idle":
+                set_execution_state(cell, "idle")
+
     def _write(self, cell: Map[Any], event: JobEvent) -> None:
         if event.type is EventType.STARTED:
             self._clear(cell, event.job_id)

@@ -23,8 +23,9 @@ from ..store.records import SessionKind, SessionRole
 from .channel import DEFAULT_SEND_QUEUE, ClientChannel
 from .documents import Document, content_of, doc_from_state, initial_update, wrap
 from .identity import Connection, Identity
+from .presence import PresenceBoard, PresenceWriter, Present
 from .protocol import CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, ProtocolError
-from .replication import publish_close, publish_role
+from .replication import publish_close, publish_notice, publish_role
 from .room import Room, RoomSettings, RoomStats
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
@@ -108,13 +109,17 @@ class RoomManager:
         self._locks = _KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False
+        self._presence = PresenceBoard(bus, instance_id, refresh_s=resync_interval_s)
+        self._presence_writer = PresenceWriter(self._presence, self._rooms)
 
     async def start(self) -> None:
         self._running = True
+        self._presence_writer.start()
 
     async def stop(self) -> None:
         """Close every connection (1001), then compact and unload every room."""
         self._running = False
+        await self._presence_writer.stop()
         for session_id in list(self._rooms):
             await self._unload(
                 session_id, persist=True, code=CLOSE_GOING_AWAY, reason="Server shutting down."
@@ -153,6 +158,17 @@ class RoomManager:
         if room is not None:
             await room.apply_role(user_id, role)
         await publish_role(self._bus, session_id, self._instance_id, user_id, role)
+
+    async def presence(self, session_id: str) -> list[Present]:
+        """Who is connected to the session's room now, on every instance."""
+        return await self._presence.read(session_id)
+
+    async def notify(self, session_id: str, payload: dict[str, Any]) -> None:
+        """A control message for every client of the room, on every instance."""
+        await publish_notice(self._bus, session_id, self._instance_id, payload)
+        room = self._rooms.get(session_id)
+        if room is not None:  # our own envelopes are not delivered back to us
+            room.notify(payload)
 
     async def close_room(self, session_id: str, code: int, reason: str) -> None:
         """Close every connection of the room on every instance; unload without saving."""
@@ -222,6 +238,7 @@ class RoomManager:
             settings=self._settings,
             on_idle=self._idle,
             on_closed_elsewhere=self._closed_elsewhere,
+            on_presence=lambda room: self._presence_writer.changed(room.session_id),
         )
         await room.open()
         self._rooms[session_id] = room

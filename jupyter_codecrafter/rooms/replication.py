@@ -49,6 +49,7 @@ class Kind(enum.IntEnum):
     SYNC_REPLY = 4
     ROLE = 5
     CLOSE = 6
+    NOTICE = 7  # a control message for every client of the room (e.g. the kernel's state)
 
 
 # Marks the end of the outbox when a room unloads.
@@ -96,6 +97,14 @@ async def publish_close(
     )
 
 
+async def publish_notice(bus: Bus, session_id: str, origin: str, payload: dict[str, Any]) -> None:
+    """Send ``payload`` as a control message to every client of the room, on every instance
+    (workers use it too: ``origin`` is whoever publishes)."""
+    await bus.publish(
+        room_channel(session_id), encode_envelope(Kind.NOTICE, origin, _json(payload))
+    )
+
+
 def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -114,6 +123,8 @@ class ReplicaHost(Protocol):
     async def apply_role(self, user_id: str, role: SessionRole | None) -> None: ...
 
     def closed_elsewhere(self, code: int, reason: str) -> None: ...
+
+    def notify(self, payload: dict[str, Any]) -> None: ...
 
 
 class RoomReplica:
@@ -241,6 +252,8 @@ class RoomReplica:
         elif kind is Kind.CLOSE:
             payload = json.loads(parts[0])
             host.closed_elsewhere(int(payload["code"]), str(payload["reason"]))
+        elif kind is Kind.NOTICE:
+            host.notify(dict(json.loads(parts[0])))
 
 
 def _coalesced(

@@ -81,6 +81,7 @@ class Room:
         settings: RoomSettings,
         on_idle: Callable[[Room], None],
         on_closed_elsewhere: Callable[[Room, int, str], None],
+        on_presence: Callable[[Room], None] = lambda room: None,
     ) -> None:
         self.session_id = session_id
         self.kind = kind
@@ -92,6 +93,7 @@ class Room:
         self.idle_timer: asyncio.Task[None] | None = None
         self._on_idle = on_idle
         self._on_closed_elsewhere = on_closed_elsewhere
+        self._on_presence = on_presence
         self._source: tuple[_Source, ClientChannel | None] | None = None
         self.persistence = RoomPersistence(
             store,
@@ -153,6 +155,7 @@ class Room:
         present = self.awareness.encode_present()
         if present is not None:
             channel.enqueue(encode_awareness(present))
+        self._on_presence(self)
 
     def detach(self, channel: ClientChannel) -> None:
         """Forget a connection (idempotent) and tell everyone its clients left."""
@@ -163,6 +166,7 @@ class Room:
         if removed is not None:
             self._broadcast(encode_awareness(removed))
             self.replica.publish_awareness(removed)
+        self._on_presence(self)
         if self.idle:
             self._on_idle(self)
 
@@ -194,6 +198,7 @@ class Room:
             could_write = channel.can_write
             channel.role = role
             channel.enqueue(encode_control({"type": "role", "role": role.value}))
+            self._on_presence(self)
             if channel.can_write and not could_write:
                 # Ask for what the client has and we lack: edits made after one of its
                 # dropped updates depend on it and would otherwise never integrate.
@@ -273,6 +278,10 @@ class Room:
         removed = self.awareness.prune()
         if removed is not None:
             self._broadcast(encode_awareness(removed))
+
+    def notify(self, payload: dict[str, Any]) -> None:
+        """A control message (type 10) for every client here."""
+        self._broadcast(encode_control(payload))
 
     def closed_elsewhere(self, code: int, reason: str) -> None:
         self._on_closed_elsewhere(self, code, reason)

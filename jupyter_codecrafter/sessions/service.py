@@ -17,6 +17,7 @@ from ..errors import NotFound, ValidationFailed
 from ..paging import decode_cursor, split_page
 from ..rooms.documents import initial_update
 from ..rooms.manager import RoomManager
+from ..rooms.presence import Present
 from ..rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY
 from ..store.base import Store
 from ..store.records import Session, SessionKind, SessionRole, User
@@ -67,6 +68,11 @@ class SessionService:
     ) -> tuple[Session, SessionRole]:
         """See :meth:`SessionAccess.authorize`: the one entry point of permission checks."""
         return await self.access.authorize(user, session_id, action)
+
+    async def presence(self, user: User, session_id: str) -> list[Present]:
+        """Who is connected to the session's room now, for anyone who can read it."""
+        await self.authorize(user, session_id, Action.VIEW)
+        return await self._rooms.presence(session_id)
 
     async def role_of(self, user: User, session: Session) -> SessionRole | None:
         return await self.access.role_of(user, session)

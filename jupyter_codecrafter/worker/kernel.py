@@ -26,6 +26,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 
 from ..errors import SandboxError
 from ..store.records import JobStatus, Limits
+from ..utils import utcnow
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox
@@ -78,6 +79,8 @@ class Kernel:
         self.sandbox = sandbox
         self.limits = limits
         self.last_used = time.monotonic()  # for idle culling
+        self.started_at = utcnow()
+        self.running: str | None = None  # the tag (a job id) of the execute running now
         self._kernel = kernel
         self._client = client
         self._lock = asyncio.Lock()
@@ -128,6 +131,7 @@ class Kernel:
                 raise
             self._kernel, self._alive = kernel, True
             self.last_used = time.monotonic()
+            self.started_at = utcnow()
 
     async def shutdown(self) -> None:
         """Stop the kernel and remove what it left (idempotent)."""
@@ -138,11 +142,19 @@ class Kernel:
             self._client.stop_channels()
 
     async def execute(
-        self, code: str, *, timeout_s: float, output_bytes: int, on_output: OnOutput
+        self,
+        code: str,
+        *,
+        timeout_s: float,
+        output_bytes: int,
+        on_output: OnOutput,
+        tag: str | None = None,
     ) -> ExecutionOutcome:
-        """Run ``code``; each output is passed to ``on_output`` as it comes (see outputs.py)."""
+        """Run ``code``; each output is passed to ``on_output`` as it comes (see outputs.py).
+        ``tag`` names this execute in :attr:`running` while it runs."""
         async with self._lock:
             self.last_used = time.monotonic()
+            self.running = tag
             try:
                 return await self._execute(code, timeout_s, output_bytes, on_output)
             except BaseException:
@@ -151,6 +163,7 @@ class Kernel:
                     await self._kernel.interrupt()
                 raise
             finally:
+                self.running = None
                 self.last_used = time.monotonic()
 
     async def _execute(

@@ -1,5 +1,6 @@
-"""One stateful kernel per session on this worker, and the claim that routes the
-session's later cell runs here (a key in the bus cache with a time to live)."""
+"""One stateful kernel per session on this worker, the claim that routes the session's later
+cell runs here (a key in the bus cache with a time to live), and the kernel's state as every
+collaborator sees it (none, starting, idle, busy, dead)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import time
 
 from ..bus.base import Bus
 from ..constants import KERNEL_OWNER_KEY_PREFIX
+from ..execution.control import KernelState
 from ..store.records import Limits
-from .kernel import Kernel
+from .kernel import ExecutionOutcome, Kernel, OnOutput
+from .kernel_status import KernelAnnouncer
 from .sandbox.base import Sandbox
 
 log = logging.getLogger("jupyter_codecrafter.worker")
@@ -33,6 +36,8 @@ class KernelPool:
         self._owner_ttl_s = owner_ttl_s
         self._kernels: dict[str, Kernel] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._executing: dict[str, int] = {}  # session id -> executes started, not ended
+        self._announcer = KernelAnnouncer(bus, worker_id, ttl_s=owner_ttl_s)
 
     def __len__(self) -> int:
         return len(self._kernels)
@@ -64,13 +69,70 @@ class KernelPool:
                 await kernel.shutdown()
                 kernel = None
             if kernel is None:
-                kernel = await Kernel.start(self._sandbox, limits)
-                self._kernels[session_id] = kernel
+                kernel = await self._start(session_id, limits)
             return kernel
 
+    async def _start(self, session_id: str, limits: Limits) -> Kernel:
+        await self._announcer.announce(session_id, KernelState.STARTING, None)
+        try:
+            kernel = await Kernel.start(self._sandbox, limits)
+        except BaseException:
+            await self._announcer.announce(session_id, KernelState.DEAD, None)
+            raise
+        self._kernels[session_id] = kernel
+        await self._announcer.announce(session_id, KernelState.IDLE, kernel)
+        return kernel
+
+    async def execute(
+        self, session_id: str, limits: Limits, code: str, *, on_output: OnOutput, tag: str
+    ) -> ExecutionOutcome:
+        """Run a cell in the session's kernel, announcing busy, then idle (or dead)."""
+        kernel = await self.kernel(session_id, limits)
+        self._executing[session_id] = self._executing.get(session_id, 0) + 1
+        await self._announcer.announce(session_id, KernelState.BUSY, kernel)
+        try:
+            return await kernel.execute(
+                code,
+                timeout_s=limits.timeout_s,
+                output_bytes=limits.output_bytes,
+                on_output=on_output,
+                tag=tag,
+            )
+        finally:
+            await self._after_execute(session_id, kernel)
+
+    async def _after_execute(self, session_id: str, kernel: Kernel) -> None:
+        left = self._executing[session_id] = self._executing.get(session_id, 1) - 1
+        if not kernel.is_alive or not await kernel.check_alive():
+            await self._announcer.announce(session_id, KernelState.DEAD, kernel)
+        elif left == 0:  # later cells of the session keep it busy
+            await self._announcer.announce(session_id, KernelState.IDLE, kernel)
+
+    def get(self, session_id: str) -> Kernel | None:
+        """The session's kernel on this worker, if any."""
+        return self._kernels.get(session_id)
+
+    async def interrupt(self, session_id: str) -> None:
+        kernel = self._kernels.get(session_id)
+        if kernel is not None:
+            await kernel.interrupt()
+
+    async def restart(self, session_id: str) -> None:
+        """A fresh kernel in place of the session's: its variables are gone."""
+        kernel = self._kernels.get(session_id)
+        if kernel is None:
+            return
+        await self._announcer.announce(session_id, KernelState.STARTING, kernel)
+        try:
+            await kernel.restart()
+        finally:
+            state = KernelState.IDLE if kernel.is_alive else KernelState.DEAD
+            await self._announcer.announce(session_id, state, kernel)
+
     async def heartbeat(self) -> None:
-        """Renew the claims of every session with a kernel here."""
+        """Renew the claims (and announced states) of every session with a kernel here."""
         for session_id in list(self._kernels):
+            await self._announcer.renew(session_id)
             key = KERNEL_OWNER_KEY_PREFIX + session_id
             if not await self._bus.expire(key, self._owner_ttl_s):
                 await self._bus.set_if_absent(
@@ -90,6 +152,7 @@ class KernelPool:
         if kernel is not None:
             await kernel.shutdown()
         await self._bus.delete(KERNEL_OWNER_KEY_PREFIX + session_id)
+        await self._announcer.announce(session_id, KernelState.NONE, None)
 
     async def shutdown(self) -> None:
         for session_id in list(self._kernels):

@@ -18,12 +18,8 @@ OnOutput = Callable[[dict[str, Any]], Awaitable[None]]
 
 async def run_cell(pool: KernelPool, job: Job, on_output: OnOutput) -> dict[str, Any]:
     assert job.session_id is not None, "a cell job always belongs to a session"
-    kernel = await pool.kernel(job.session_id, job.limits)
-    outcome = await kernel.execute(
-        job.code,
-        timeout_s=job.limits.timeout_s,
-        output_bytes=job.limits.output_bytes,
-        on_output=on_output,
+    outcome = await pool.execute(
+        job.session_id, job.limits, job.code, on_output=on_output, tag=job.id
     )
     return {
         "status": outcome.status,

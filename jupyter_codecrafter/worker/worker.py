@@ -24,6 +24,7 @@ from ..execution.queue.base import Delivery, JobMessage, JobQueue
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
+from .control import ControlListener, RunningJobs
 from .kernels import KernelPool
 from .liveness import Liveness
 from .runs import run_cell, run_snippet
@@ -60,6 +61,8 @@ class Worker:
             idle_timeout_s=kernel_idle_timeout_s,
             owner_ttl_s=heartbeat_ttl_s,
         )
+        self._running = RunningJobs()
+        self._control = ControlListener(bus, self.id, self.kernels, self._running)
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -80,6 +83,7 @@ class Worker:
     async def start(self) -> None:
         await self._liveness.beat()
         await self._reap()
+        await self._control.start()
         await self._queue.consume(self.id, self._handle, prefetch=self._concurrency)
         await self._queue.consume_dead_letters(self._dead_letter)
         self._maintenance = asyncio.create_task(self._maintain())
@@ -98,6 +102,7 @@ class Worker:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        await self._control.stop()
         await self.kernels.shutdown()
         await self._sandbox.close()
         await self._liveness.stop()
@@ -132,7 +137,7 @@ class Worker:
             return  # missing or already final (cancelled, or finished before a redelivery)
         emit = self._emitter(message, job)
         await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
-        fields = await self._run(job, emit)
+        fields = await self._run_cancellable(job, emit)
         finished = await self._store.jobs.finish(job.id, fields.pop("status"), fields)
         if finished is not None:
             await emit(
@@ -164,6 +169,22 @@ class Worker:
         # Acknowledged only once the owner's queue has it.
         await self._queue.enqueue(replace(message, routed_to=owner), worker_id=owner)
         return False
+
+    async def _run_cancellable(
+        self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]
+    ) -> dict[str, Any]:
+        """The job's result, or cancelled when a server asked (see control.py)."""
+        task = asyncio.ensure_future(self._run(job, emit))
+        self._running.add(job, task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self._running.remove(job.id) or (current and current.cancelling()):
+                raise  # this worker is being stopped, not the job
+            return {"status": JobStatus.CANCELLED, "error": "Cancelled.", "finished_at": utcnow()}
+        finally:
+            self._running.remove(job.id)
 
     async def _run(self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]) -> dict[str, Any]:
         async def on_output(output: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ but only the owner deletes it).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -192,6 +193,15 @@ EXPECTATIONS: dict[str, Expect] = {
     "GET /execute/status/{job_id}": owner_and_admin(
         200, 200, params=lambda w: {"job_id": w.job_id}
     ),
+    # A finished job: everyone allowed to cancel it learns it has already finished.
+    "POST /execute/{job_id}/cancel": owner_and_admin(
+        409, 409, params=lambda w: {"job_id": w.job_id}
+    ),
+    "GET /sessions/{session_id}/kernel": owner_and_admin(200, 200, params=session),
+    # A session whose kernel never started: writers are told there is none.
+    "POST /sessions/{session_id}/kernel/interrupt": owner_and_admin(409, 409, params=fresh_session),
+    "POST /sessions/{session_id}/kernel/restart": owner_and_admin(409, 409, params=fresh_session),
+    "GET /sessions/{session_id}/presence": owner_and_admin(200, 200, params=session),
     "PUT /admin/users/{user_id}/role": admin_only(
         200,
         params=lambda w: {"user_id": w.target.id},
@@ -243,7 +253,19 @@ def world(embedded_server: JupyterServer) -> Iterator[World]:
             json={"session_id": world.session_id, "cell_id": "c0", "code": "1"},
         )
         world.job_id = job["job"]["id"]
+        wait_until_final(http, world.people["user"].token, world.job_id)
         yield world
+
+
+def wait_until_final(http: httpx.Client, token: str, job_id: str) -> None:
+    """The world's job has finished (cancelling it is then a conflict, for everyone)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(600):
+        job = http.get(f"/execute/status/{job_id}", headers=headers).json()["job"]
+        if job["status"] not in ("queued", "running"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
 
 
 def call(world: World, server: JupyterServer, key: str, kind: str, role: str) -> int:

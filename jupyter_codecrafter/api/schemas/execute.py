@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from ...execution.control import KernelStatus
 from ...store.records import Job
 from . import CellId, Identifier, Language, Request
 
@@ -36,6 +37,7 @@ class LimitsOut(BaseModel):
 class JobOut(BaseModel):
     id: str
     kind: str
+    user_id: str = Field(description="Who ran it.")
     status: str
     language: str
     session_id: str | None
@@ -55,6 +57,7 @@ class JobOut(BaseModel):
         return cls(
             id=job.id,
             kind=str(job.kind),
+            user_id=job.user_id,
             status=str(job.status),
             language=job.language,
             session_id=job.session_id,
@@ -85,3 +88,18 @@ class JobHistoryQuery(Request):
 class JobListResponse(BaseModel):
     jobs: list[JobOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
+
+
+class KernelOut(BaseModel):
+    state: Literal["none", "starting", "idle", "busy", "dead"]
+    worker: str | None = Field(description="The worker the kernel lives on.")
+    started_at: datetime | None
+    last_activity_at: datetime | None
+
+    @classmethod
+    def from_status(cls, status: KernelStatus) -> KernelOut:
+        return cls.model_validate(status.to_json())
+
+
+class KernelResponse(BaseModel):
+    kernel: KernelOut

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from ...rooms.presence import Present
 from ...sessions.collaborators import Member
 from ...store.records import Invite, Session
 from . import Identifier, Language, Request
@@ -182,3 +184,20 @@ class InvitesResponse(BaseModel):
 class JoinResponse(BaseModel):
     session: SessionOut
     role: str
+
+
+class PresentOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+    role: str = Field(description="Their strongest role among their connections.")
+    colour: str = Field(description="Their cursor colour, the same for everyone.")
+    connections: int
+
+    @classmethod
+    def from_present(cls, present: Present) -> PresentOut:
+        return cls.model_validate(asdict(present))
+
+
+class PresenceResponse(BaseModel):
+    present: list[PresentOut]

@@ -339,17 +339,21 @@ async def _supervise(
     # Not process.wait(): it also waits for the pipes, which a background child may hold.
     exited = asyncio.ensure_future(_exited(process.pid))
     stop = asyncio.ensure_future(exceeded.wait())
-    done, _ = await asyncio.wait(
-        {exited, stop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-    )
-    _kill_group(process.pid)  # the program, or whatever it left running in its group
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(process.wait(), _DRAIN_S)
-    # What is still in the pipes; bounded, as a process that left the group may hold them.
-    await asyncio.wait(readers, timeout=_DRAIN_S)
-    for task in (*readers, writer, stop, exited):
-        task.cancel()
-    await asyncio.gather(*readers, writer, stop, exited, return_exceptions=True)
+    helpers = (*readers, writer, stop, exited)
+    try:
+        done, _ = await asyncio.wait(
+            {exited, stop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        _kill_group(process.pid)  # the program, or whatever it left running in its group
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), _DRAIN_S)
+        # What is still in the pipes; bounded, as a process that left the group may hold them.
+        await asyncio.wait(readers, timeout=_DRAIN_S)
+    finally:  # also when the run is cancelled: nothing of it may outlive it
+        _kill_group(process.pid)
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
     return not done
 
 
