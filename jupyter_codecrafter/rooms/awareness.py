@@ -18,6 +18,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .colours import colour_of
 from .identity import Identity
 from .protocol import ProtocolError, Reader, var_string, var_uint
 
@@ -81,8 +82,9 @@ def with_identity(state: dict[str, Any], identity: Identity) -> dict[str, Any]:
         "display_name": name,
         "id": identity.user_id,
     }
-    if isinstance(color, str) and len(color) <= 64:
-        user["color"] = color
+    # The client's own colour if it chose one, else the one presence lists for this user.
+    chosen = color if isinstance(color, str) and len(color) <= 64 else None
+    user["color"] = chosen or colour_of(identity.user_id)
     return {**state, "user": user}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -22,22 +21,12 @@ from ..bus.base import Bus
 from ..constants import PRESENCE_KEY_PREFIX
 from ..store.records import SessionRole
 from .channel import ClientChannel
+from .colours import colour_of
 
 if TYPE_CHECKING:
     from .room import Room
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
-
-# Distinct in JupyterLab's light and dark themes; the same user always gets the same one.
-PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-    "#e377c2", "#8c564b", "#bcbd22", "#3366cc", "#dc3912", "#109618",
-)  # fmt: skip
-
-
-def colour_of(user_id: str) -> str:
-    digest = hashlib.sha256(user_id.encode()).digest()
-    return PALETTE[digest[0] % len(PALETTE)]
 
 
 @dataclass(frozen=True, slots=True)
