@@ -1,0 +1,16 @@
+/**
+ * @packageDocumentation
+ * @module jupyter-codecrafter
+ */
+import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
+
+import { corePlugin } from './core';
+
+export * from './api';
+export * from './auth';
+export * from './models';
+export * from './tokens';
+
+const plugins: JupyterFrontEndPlugin<unknown>[] = [corePlugin];
+
+export default plugins;
