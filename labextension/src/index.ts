@@ -5,12 +5,13 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { corePlugin } from './core';
+import { executorPlugin } from './executor';
 
 export * from './api';
 export * from './auth';
 export * from './models';
 export * from './tokens';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [corePlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [corePlugin, executorPlugin];
 
 export default plugins;
