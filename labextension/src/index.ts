@@ -6,12 +6,19 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { corePlugin } from './core';
 import { executorPlugin } from './executor';
+import { panelPlugin } from './panel/plugin';
 
 export * from './api';
 export * from './auth';
 export * from './models';
 export * from './tokens';
+export { codecrafterIcon } from './icons';
+export { OPEN_SESSION_COMMAND } from './panel/actions';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [corePlugin, executorPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  corePlugin,
+  executorPlugin,
+  panelPlugin
+];
 
 export default plugins;

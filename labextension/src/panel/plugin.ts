@@ -1,0 +1,50 @@
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { ICodeCrafter } from '../tokens';
+import { CORE_PLUGIN_ID } from '../settings';
+import { CodeCrafterPanel } from './widget';
+
+/** The CodeCrafter icon in the left sidebar and the panel behind it. */
+export const panelPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-codecrafter:panel',
+  description: 'The CodeCrafter sidebar: sign-in and session lists.',
+  autoStart: true,
+  requires: [ICodeCrafter],
+  optional: [ILayoutRestorer, INotebookTracker, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    codecrafter: ICodeCrafter,
+    restorer: ILayoutRestorer | null,
+    notebooks: INotebookTracker | null,
+    settingRegistry: ISettingRegistry | null
+  ): void => {
+    const services = { codecrafter, commands: app.commands, notebooks };
+    const panel = new CodeCrafterPanel({ services });
+    app.shell.add(panel, 'left', { rank: 850 });
+    restorer?.add(panel, panel.id);
+    if (settingRegistry) {
+      // The settings live with the core plugin, which owns the schema.
+      settingRegistry
+        .load(CORE_PLUGIN_ID)
+        .then(settings => {
+          const apply = (): void => {
+            panel.pageSize = settings.get('pageSize').composite as number;
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch((reason: unknown) => {
+          console.error(
+            'CodeCrafter: could not load the panel settings',
+            reason
+          );
+        });
+    }
+  }
+};
