@@ -58,7 +58,7 @@ class OutputWriter:
         if event.type is EventType.STARTED:
             self._clear(cell, event.job_id)
             set_execution_count(cell, None)
-            set_execution_state(cell, "busy")
+            set_execution_state(cell, "running")
         elif event.type is EventType.OUTPUT and event.output is not None:
             self._output(cell, event.job_id, dict(event.output))
         elif event.type is EventType.FINISHED:

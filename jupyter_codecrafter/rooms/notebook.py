@@ -14,7 +14,8 @@ from typing import Any, Literal
 from jupyter_ydoc import YNotebook
 from pycrdt import Array, Map, Text
 
-ExecutionState = Literal["busy", "idle"]
+# @jupyter/ydoc's IExecutionState: JupyterLab shows [*] for "running".
+ExecutionState = Literal["running", "idle"]
 
 
 def find_cell(nb: YNotebook, cell_id: str) -> Map[Any] | None:
@@ -72,8 +73,8 @@ def set_execution_count(cell: Map[Any], n: int | None) -> None:
 
 def set_execution_state(cell: Map[Any], state: ExecutionState) -> None:
     """jupyter-ydoc's ``execution_state`` key, which JupyterLab shows as the busy marker."""
-    if state not in ("busy", "idle"):
-        raise ValueError(f"execution state is 'busy' or 'idle', not {state!r}")
+    if state not in ("running", "idle"):
+        raise ValueError(f"execution state is 'running' or 'idle', not {state!r}")
     cell["execution_state"] = state
 
 

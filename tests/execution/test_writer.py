@@ -14,6 +14,7 @@ from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.execution.events import EventType, JobEvent
 from jupyter_codecrafter.execution.writer import OutputWriter
 from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
+from jupyter_codecrafter.rooms.notebook import find_cell
 from jupyter_codecrafter.store.base import create_store
 from jupyter_codecrafter.store.records import SessionKind
 
@@ -62,6 +63,23 @@ async def cell(rooms: RoomManager) -> dict[str, Any]:
     assert isinstance(content, dict)
     nbformat.validate(nbformat.from_dict(content))
     return content["cells"][0]  # type: ignore[no-any-return]
+
+
+async def execution_state(rooms: RoomManager) -> str:
+    """The cell's state in the live document, which JupyterLab shows as [*] when running."""
+    async with rooms.edit("s1", SessionKind.NOTEBOOK) as notebook:
+        live = find_cell(notebook, "c1")
+        assert live is not None
+        return str(live["execution_state"])
+
+
+async def test_the_cell_shows_running_until_its_run_ends(rooms: RoomManager) -> None:
+    """A started run marks the cell running (JupyterLab's [*]); the end marks it idle."""
+    writer = OutputWriter(rooms)
+    await writer.apply(event(EventType.STARTED))
+    assert await execution_state(rooms) == "running"
+    await writer.apply(event(EventType.FINISHED, status="succeeded", execution_count=1))
+    assert await execution_state(rooms) == "idle"
 
 
 async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(rooms: RoomManager) -> None:

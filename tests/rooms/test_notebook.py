@@ -31,7 +31,7 @@ def test_outputs_are_valid_nbformat() -> None:
     nb = loaded(code_cell("c1", "print('hi')"))
     cell = find_cell(nb, "c1")
     assert cell is not None
-    set_execution_state(cell, "busy")
+    set_execution_state(cell, "running")
     append_output(cell, {"output_type": "stream", "name": "stdout", "text": ["hel", "lo\n"]})
     append_output(cell, {"output_type": "stream", "name": "stdout", "text": "world\n"})
     append_output(cell, {"output_type": "stream", "name": "stderr", "text": "warn\n"})
@@ -98,10 +98,10 @@ def test_clear_outputs_and_missing_cells() -> None:
     nbformat.validate(nb.get())
 
 
-def test_execution_state_is_busy_or_idle() -> None:
-    """Only the two states JupyterLab knows are accepted."""
+def test_execution_state_is_running_or_idle() -> None:
+    """Only the two states @jupyter/ydoc knows (IExecutionState) are accepted."""
     nb = loaded(code_cell("c1"))
     cell = find_cell(nb, "c1")
     assert cell is not None
-    with pytest.raises(ValueError, match="busy"):
-        set_execution_state(cell, "running")  # type: ignore[arg-type]  # the point of the test
+    with pytest.raises(ValueError, match="running"):
+        set_execution_state(cell, "busy")  # type: ignore[arg-type]  # the point of the test
