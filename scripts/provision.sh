@@ -24,7 +24,8 @@ PACKAGES=(
     "debootstrap:debootstrap"
     # The confined sandbox for hosts without Docker (sandbox = bwrap, or auto).
     "bubblewrap:bwrap"
-    # Browsers for the frontend suites go here, e.g. "chromium:chromium".
+    # The browser the frontend suites drive (through Playwright, which downloads none).
+    "chromium:chromium"
 )
 
 say() { echo "provision: $*"; }

@@ -1,0 +1,121 @@
+"""JupyterLab with the CodeCrafter extension in a real browser: Debian's Chromium driven by
+Playwright, against a real server on a free loopback port.
+
+Chromium comes from the machine (``apt-get install chromium``, see scripts/provision.sh);
+Playwright never downloads a browser of its own. Without Chromium the suite is skipped, or
+fails under CODECRAFTER_REQUIRE_SERVICES=1. Screenshots go to the test's artefacts
+directory; ``CODECRAFTER_SCREENSHOTS=<dir>`` also copies the README's ones there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.browser.lab import LabUser
+from tests.server import JupyterServer, running, start_server
+from tests.services import need
+
+CHROMIUM = os.environ.get("CODECRAFTER_TEST_CHROMIUM", "/usr/bin/chromium")
+# As root Chromium needs --no-sandbox; the rest keeps it off the (closed) network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    def probe() -> None:
+        import playwright  # noqa: F401 - the driver must be installed
+
+        if shutil.which(CHROMIUM) is None:
+            raise FileNotFoundError(f"{CHROMIUM} (apt-get install chromium)")
+
+    need("Chromium", probe)
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """JupyterLab's server with the extension, embedded mode; code runs unconfined for
+    everyone (the sandbox is not what these tests are about)."""
+    workdir = tmp_path_factory.mktemp("lab")
+    settings = workdir / "lab-settings"
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')  # no "Jupyter news?" toast over screenshots
+    server = start_server(workdir, {"JUPYTERLAB_SETTINGS_DIR": str(settings)})
+    with running(server):
+        yield server
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest, tmp_path: Path) -> Screenshots:
+    return Screenshots(tmp_path / "screenshots", os.environ.get("CODECRAFTER_SCREENSHOTS"))
+
+
+class Screenshots:
+    """Saves screenshots as the test's artefacts (and, when asked, where the README's live)."""
+
+    def __init__(self, directory: Path, publish_to: str | None) -> None:
+        self.directory = directory
+        self.publish_to = Path(publish_to) if publish_to else None
+
+    async def take(self, page: Page, name: str, *, publish: bool = False) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.png"
+        await page.screenshot(path=str(path))
+        if publish and self.publish_to is not None:
+            self.publish_to.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, self.publish_to / path.name)
+        return path
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def person(
+    browser: Browser, lab: JupyterServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[LabUser]:
+    """A browser context of its own (its own cookies) with JupyterLab open."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    user = LabUser(await context.new_page(), lab)
+    await user.open_lab()
+    yield user
+    if request.node.stash.get(FAILED_KEY, False):
+        path = tmp_path / "failure.png"
+        await user.page.screenshot(path=str(path))
+        print(f"screenshot of the failure: {path}")
+    await context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failing browser test's report names a screenshot of what the page showed."""
+    report = yield
+    user = getattr(item, "funcargs", {}).get("person")
+    if report.failed and call.when == "call" and isinstance(user, LabUser):
+        item.stash[FAILED_KEY] = True
+    return report
+
+
+FAILED_KEY = pytest.StashKey[bool]()
