@@ -18,7 +18,13 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from .constants import DEFAULT_JOB_DELIVERY_LIMIT, DEFAULT_WORKER_HEARTBEAT_TTL_S, ENV_PREFIX
+from .constants import (
+    DEFAULT_JOB_DELIVERY_LIMIT,
+    DEFAULT_QUEUE_MAX_LENGTH,
+    DEFAULT_WORKER_HEARTBEAT_TTL_S,
+    DEFAULT_WORKER_QUEUE_TTL_S,
+    ENV_PREFIX,
+)
 from .store.records import Limits
 from .utils import private_dir
 
@@ -116,7 +122,8 @@ class CodeCrafterSettings(Configurable):
     )
 
     queue_max_length = Int(
-        10_000, help="Jobs that may wait in the queue; beyond it runs are refused with 503."
+        DEFAULT_QUEUE_MAX_LENGTH,
+        help="Jobs that may wait in the queue; beyond it runs are refused with 503.",
     ).tag(config=True)
 
     worker_heartbeat_ttl_s = Float(
@@ -127,7 +134,7 @@ class CodeCrafterSettings(Configurable):
     ).tag(config=True)
 
     worker_queue_ttl_s = Float(
-        120.0,
+        DEFAULT_WORKER_QUEUE_TTL_S,
         help="How long a run waits in the queue of the worker that owns its session's kernel "
         "before another worker takes the session over (with a fresh kernel). Keep it well "
         "above run_timeout_s: a busy owner is not a dead one.",

@@ -31,5 +31,8 @@ RATE_LIMIT_KEY_PREFIX: Final = "codecrafter:ratelimit"  # counters shared by eve
 
 # Defaults that both sides must agree on unless configured otherwise.
 DEFAULT_JOB_DELIVERY_LIMIT: Final = 3
+DEFAULT_QUEUE_MAX_LENGTH: Final = 10_000
+# Well above a run's timeout: a busy owner is not a dead one.
+DEFAULT_WORKER_QUEUE_TTL_S: Final = 120.0
 # A worker renews its heartbeat (and its kernels' ownership) three times per period.
 DEFAULT_WORKER_HEARTBEAT_TTL_S: Final = 30.0

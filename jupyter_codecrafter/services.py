@@ -16,6 +16,7 @@ from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
 from .errors import CodeCrafterError
 from .execution.kernels import KernelControl
+from .execution.queue._options import QueueOptions
 from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
 from .execution.writer import OutputWriter
@@ -52,7 +53,7 @@ class Services:
         instance_id = new_id()[:12]
         store = create_store(settings.store_url)
         bus = create_bus(settings.redis_url or None, namespace=settings.namespace)
-        queue = create_queue(settings.broker_url, **queue_options(settings))
+        queue = create_queue(settings.broker_url, QueueOptions.from_settings(settings))
         rooms = RoomManager(
             store, bus, instance_id=instance_id, idle_unload_s=settings.room_idle_unload_s
         )
@@ -160,12 +161,3 @@ class Services:
 def embedded(settings: CodeCrafterSettings) -> bool:
     """With the in-process queue the worker must run in this process too."""
     return settings.broker_url.startswith("memory:")
-
-
-def queue_options(settings: CodeCrafterSettings) -> dict[str, Any]:
-    return {
-        "max_length": settings.queue_max_length,
-        "delivery_limit": settings.job_delivery_limit,
-        "worker_queue_ttl_s": settings.worker_queue_ttl_s,
-        "namespace": settings.namespace,
-    }

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import BadRequest
+from ..errors import MalformedMessage
 
 
 class EventType(enum.StrEnum):
@@ -42,4 +42,4 @@ class JobEvent:
             fields["type"] = EventType(fields["type"])
             return cls(**fields)
         except (ValueError, TypeError, KeyError) as exc:
-            raise BadRequest("Malformed job event.") from exc
+            raise MalformedMessage("Malformed job event.") from exc

@@ -17,6 +17,7 @@ from traitlets.config import Application
 from .._version import __version__
 from ..bus.base import create_bus
 from ..config import CodeCrafterSettings
+from ..execution.queue._options import QueueOptions
 from ..execution.queue.base import create_queue
 from ..store.base import create_store
 from .worker import Worker, create_worker
@@ -43,11 +44,9 @@ class CodeCrafterWorker(Application, CodeCrafterSettings):
         asyncio.run(self._main())
 
     async def _main(self) -> None:
-        from ..services import queue_options
-
         store = create_store(self.store_url)
         bus = create_bus(self.redis_url or None, namespace=self.namespace)
-        queue = create_queue(self.broker_url, **queue_options(self))
+        queue = create_queue(self.broker_url, QueueOptions.from_settings(self))
         await store.open()
         await bus.start()
         await queue.start()

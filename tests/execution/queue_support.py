@@ -43,8 +43,8 @@ def job(name: str | None = None) -> JobMessage:
 class TrackedAmqpQueue(AmqpQueue):
     """An AmqpQueue that remembers the worker and instance ids it declared queues for."""
 
-    def __init__(self, url: str, **options: Any) -> None:
-        super().__init__(url, **options)
+    def __init__(self, url: str, options: QueueOptions) -> None:
+        super().__init__(url, options)
         self.worker_ids: set[str] = set()
         self.instance_ids: set[str] = set()
 

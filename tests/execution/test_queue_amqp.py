@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from jupyter_codecrafter.errors import QueueError
+from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
 from jupyter_codecrafter.execution.queue.base import create_queue
 from tests.services import free_port
@@ -24,10 +25,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # A worker process: consumes as "doomed", acks jobs named quick-*, hangs on any other.
 WORKER_SCRIPT = """
 import asyncio, sys
+from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
 
 async def main(url, namespace):
-    queue = AmqpQueue(url, namespace=namespace)
+    queue = AmqpQueue(url, QueueOptions(namespace=namespace))
 
     async def handle(delivery):
         print("got", delivery.message.job_id, flush=True)
@@ -48,7 +50,7 @@ async def make_amqp_queue(amqp_url: str, namespace: str) -> AsyncIterator[Callab
     worker_ids = {"doomed"}
 
     def factory(**options: Any) -> AmqpQueue:
-        made.append(TrackedAmqpQueue(amqp_url, namespace=namespace, **options))
+        made.append(TrackedAmqpQueue(amqp_url, QueueOptions(namespace=namespace, **options)))
         return made[-1]
 
     yield factory
@@ -107,8 +109,9 @@ async def test_unreachable_broker_raises_queue_error() -> None:
 
 async def test_create_queue_picks_the_backend_by_url(amqp_url: str, namespace: str) -> None:
     """create_queue builds an AmqpQueue for amqp:// and a MemoryQueue for memory://."""
-    amqp_queue = create_queue(amqp_url, namespace=namespace, delivery_limit=2, max_length=5)
-    memory_queue = create_queue("memory://", delivery_limit=2, max_length=5)
+    options = QueueOptions(namespace=namespace, delivery_limit=2, max_length=5)
+    amqp_queue = create_queue(amqp_url, options)
+    memory_queue = create_queue("memory://", options)
 
     assert isinstance(amqp_queue, AmqpQueue)
     assert type(memory_queue).__name__ == "MemoryQueue"

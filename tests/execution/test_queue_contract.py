@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from jupyter_codecrafter.config import CodeCrafterSettings
 from jupyter_codecrafter.errors import QueueError, QueueFull
+from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.base import JobMessage, JobQueue
 from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 
@@ -43,10 +45,12 @@ async def make_queue(backend: tuple[str, str], namespace: str) -> AsyncIterator[
         if kind == "memory":
             first = made[0] if made else None
             queue: JobQueue = (
-                first.peer() if isinstance(first, MemoryQueue) else MemoryQueue(**options)
+                first.peer()
+                if isinstance(first, MemoryQueue)
+                else MemoryQueue(QueueOptions(**options))
             )
         else:
-            queue = TrackedAmqpQueue(url, namespace=namespace, **options)
+            queue = TrackedAmqpQueue(url, QueueOptions(namespace=namespace, **options))
         made.append(queue)
         return queue
 
@@ -347,10 +351,17 @@ async def test_ping_answers(make_queue: QueueFactory) -> None:
 
 
 def test_options_are_checked() -> None:
-    """Nonsensical options are refused when the queue is made."""
+    """Nonsensical options are refused when they are made, before any queue uses them."""
     with pytest.raises(ValueError, match="delivery_limit"):
-        MemoryQueue(delivery_limit=0)
+        QueueOptions(delivery_limit=0)
     with pytest.raises(ValueError, match="max_length"):
-        MemoryQueue(max_length=0)
+        QueueOptions(max_length=0)
     with pytest.raises(ValueError, match="worker_queue_ttl_s"):
-        MemoryQueue(worker_queue_ttl_s=0)
+        QueueOptions(worker_queue_ttl_s=0)
+
+
+def test_options_come_whole_from_the_settings() -> None:
+    """The queue's options are the settings' values, defaults included: one source."""
+    settings = CodeCrafterSettings(namespace="n.")
+    assert QueueOptions.from_settings(settings) == QueueOptions(namespace="n.")
+    assert QueueOptions().worker_queue_ttl_s == settings.worker_queue_ttl_s

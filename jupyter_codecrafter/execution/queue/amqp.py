@@ -27,7 +27,7 @@ from aio_pika.abc import (
 from aiormq import spec
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
 
-from ...errors import BadRequest, QueueError, QueueFull
+from ...errors import MalformedMessage, QueueError, QueueFull
 from ._amqp_topology import Topology, delivery_count
 from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
 from .base import (
@@ -67,18 +67,12 @@ class AmqpQueue(JobQueue):
     def __init__(
         self,
         url: str,
+        options: QueueOptions | None = None,
         *,
-        max_length: int = 10_000,
-        delivery_limit: int = 3,
-        worker_queue_ttl_s: float = 30.0,
-        namespace: str = "",
-        close_timeout_s: float = 10.0,
         operation_timeout_s: float = 10.0,
     ) -> None:
         self._url = url
-        self._options = QueueOptions(
-            max_length, delivery_limit, worker_queue_ttl_s, namespace, close_timeout_s
-        )
+        self._options = options or QueueOptions()
         self._topology = Topology(self._options)
         self._timeout_s = operation_timeout_s
         self._start_lock = asyncio.Lock()
@@ -318,7 +312,7 @@ def _job_body(message: JobMessage) -> aio_pika.Message:
 def _decode(message: AbstractIncomingMessage) -> JobMessage | None:
     try:
         return JobMessage.decode(message.body)
-    except BadRequest:
+    except MalformedMessage:
         log.error("Dropping a malformed job message from %s", message.routing_key)
         return None
 

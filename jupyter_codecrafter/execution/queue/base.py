@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ...errors import BadRequest
+from ...errors import MalformedMessage
+from ._options import QueueOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class JobMessage:
             fields: dict[str, Any] = json.loads(data)
             return cls(**fields)
         except (ValueError, TypeError) as exc:
-            raise BadRequest("Malformed job message.") from exc
+            raise MalformedMessage("Malformed job message.") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +109,14 @@ class JobQueue(ABC):
         """Raise QueueError when the broker does not answer."""
 
 
-def create_queue(broker_url: str, **options: Any) -> JobQueue:
+def create_queue(broker_url: str, options: QueueOptions) -> JobQueue:
     """``memory://`` (in process) or ``amqp://`` / ``amqps://`` (RabbitMQ)."""
     if broker_url.startswith("memory:"):
         from .memory import MemoryQueue
 
-        return MemoryQueue(**options)
+        return MemoryQueue(options)
     if broker_url.startswith(("amqp://", "amqps://")):
         from .amqp import AmqpQueue
 
-        return AmqpQueue(broker_url, **options)
+        return AmqpQueue(broker_url, options)
     raise ValueError(f"Unsupported broker URL scheme: {broker_url.split(':', 1)[0]!r}")

@@ -29,19 +29,8 @@ class MemoryQueue(JobQueue):
     ``namespace`` is accepted for symmetry with ``AmqpQueue``; one process needs none.
     """
 
-    def __init__(
-        self,
-        *,
-        max_length: int = 10_000,
-        delivery_limit: int = 3,
-        worker_queue_ttl_s: float = 30.0,
-        namespace: str = "",
-        close_timeout_s: float = 10.0,
-    ) -> None:
-        options = QueueOptions(
-            max_length, delivery_limit, worker_queue_ttl_s, namespace, close_timeout_s
-        )
-        self._broker = MemoryBroker(options)
+    def __init__(self, options: QueueOptions | None = None) -> None:
+        self._broker = MemoryBroker(options or QueueOptions())
         self._events: dict[str, _EventInbox] = {}  # shared with peers, like the broker
         self._consumers: list[asyncio.Task[None]] = []
         self._dead_letter_consumers: list[asyncio.Task[None]] = []
@@ -51,14 +40,7 @@ class MemoryQueue(JobQueue):
 
     def peer(self) -> MemoryQueue:
         """Another handle on the same queues, with its own consumers."""
-        options = self._broker.options
-        twin = MemoryQueue(
-            max_length=options.max_length,
-            delivery_limit=options.delivery_limit,
-            worker_queue_ttl_s=options.worker_queue_ttl_s,
-            namespace=options.namespace,
-            close_timeout_s=options.close_timeout_s,
-        )
+        twin = MemoryQueue(self._broker.options)
         twin._broker = self._broker
         twin._events = self._events
         return twin
