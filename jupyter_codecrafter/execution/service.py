@@ -6,7 +6,6 @@ import logging
 from dataclasses import replace
 
 from ..bus.base import Bus
-from ..constants import KERNEL_OWNER_KEY_PREFIX
 from ..errors import AlreadyFinished, BadRequest, NotFound, QueueFull, SandboxRequired
 from ..paging import decode_cursor, split_page
 from ..sessions.permissions import Action, may_run_unconfined
@@ -17,6 +16,7 @@ from ..utils import new_id, utcnow
 from .control import Action as WorkerAction
 from .control import WorkerCommand, worker_channel
 from .events import JobEvent
+from .ownership import KernelOwnership
 from .queue.base import JobMessage, JobQueue
 from .writer import OutputWriter
 
@@ -48,6 +48,7 @@ class ExecutionService:
         self._instance_id = instance_id
         self._limits = limits
         self.languages = languages
+        self._ownership = KernelOwnership(bus)  # read here; claimed by the workers
         self._confined = confined
         self._unconfined_for_everyone = unconfined_for_everyone
 
@@ -173,8 +174,7 @@ class ExecutionService:
         return job
 
     async def _kernel_owner(self, session_id: str) -> str | None:
-        owner = await self._bus.get(KERNEL_OWNER_KEY_PREFIX + session_id)
-        return owner.decode() if owner else None
+        return await self._ownership.owner(session_id)
 
     async def _on_event(self, data: bytes) -> None:
         try:

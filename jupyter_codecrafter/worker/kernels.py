@@ -9,8 +9,8 @@ import logging
 import time
 
 from ..bus.base import Bus
-from ..constants import KERNEL_OWNER_KEY_PREFIX
 from ..execution.control import KernelState
+from ..execution.ownership import KernelOwnership
 from ..store.records import Limits
 from .kernel import ExecutionOutcome, Kernel, OnOutput
 from .kernel_status import KernelAnnouncer
@@ -38,27 +38,18 @@ class KernelPool:
         self._locks: dict[str, asyncio.Lock] = {}
         self._executing: dict[str, int] = {}  # session id -> executes started, not ended
         self._announcer = KernelAnnouncer(bus, worker_id, ttl_s=owner_ttl_s)
+        self._ownership = KernelOwnership(bus, ttl_s=owner_ttl_s)
 
     def __len__(self) -> int:
         return len(self._kernels)
 
     async def owner(self, session_id: str) -> str:
         """The worker that owns the session's kernel, claiming it for this one if free."""
-        key = KERNEL_OWNER_KEY_PREFIX + session_id
-        for _ in range(2):  # the claim may expire between the two calls: look twice
-            if await self._bus.set_if_absent(
-                key, self._worker_id.encode(), ttl_s=self._owner_ttl_s
-            ):
-                return self._worker_id
-            current = await self._bus.get(key)
-            if current is not None:
-                return current.decode()
-        return self._worker_id
+        return await self._ownership.claim(session_id, self._worker_id)
 
     async def take_over(self, session_id: str) -> None:
         """Claim a session whose owner stopped taking its jobs."""
-        key = KERNEL_OWNER_KEY_PREFIX + session_id
-        await self._bus.set(key, self._worker_id.encode(), ttl_s=self._owner_ttl_s)
+        await self._ownership.take_over(session_id, self._worker_id)
 
     async def kernel(self, session_id: str, limits: Limits) -> Kernel:
         """The session's live kernel, started (or restarted after a crash) when needed."""
@@ -133,11 +124,7 @@ class KernelPool:
         """Renew the claims (and announced states) of every session with a kernel here."""
         for session_id in list(self._kernels):
             await self._announcer.renew(session_id)
-            key = KERNEL_OWNER_KEY_PREFIX + session_id
-            if not await self._bus.expire(key, self._owner_ttl_s):
-                await self._bus.set_if_absent(
-                    key, self._worker_id.encode(), ttl_s=self._owner_ttl_s
-                )
+            await self._ownership.renew(session_id, self._worker_id)
 
     async def cull_idle(self) -> None:
         now = time.monotonic()
@@ -151,7 +138,7 @@ class KernelPool:
         self._locks.pop(session_id, None)
         if kernel is not None:
             await kernel.shutdown()
-        await self._bus.delete(KERNEL_OWNER_KEY_PREFIX + session_id)
+        await self._ownership.release(session_id)
         await self._announcer.announce(session_id, KernelState.NONE, None)
 
     async def shutdown(self) -> None:
