@@ -27,7 +27,7 @@ from ..utils import new_id, utcnow
 from .control import ControlListener, RunningJobs
 from .kernels import KernelPool
 from .liveness import Liveness
-from .runs import run_cell, run_snippet
+from .runs import RunOutcome, run_cell, run_snippet
 from .sandbox import choose_sandbox, create_sandbox
 from .sandbox.base import Sandbox
 
@@ -137,8 +137,8 @@ class Worker:
             return  # missing or already final (cancelled, or finished before a redelivery)
         emit = self._emitter(message, job)
         await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
-        fields = await self._run_cancellable(job, emit)
-        finished = await self._store.jobs.finish(job.id, fields.pop("status"), fields)
+        outcome = await self._run_cancellable(job, emit)
+        finished = await self._store.jobs.finish(job.id, outcome.status, outcome.fields())
         if finished is not None:
             await emit(
                 JobEvent(
@@ -172,7 +172,7 @@ class Worker:
 
     async def _run_cancellable(
         self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]
-    ) -> dict[str, Any]:
+    ) -> RunOutcome:
         """The job's result, or cancelled when a server asked (see control.py)."""
         task = asyncio.ensure_future(self._run(job, emit))
         self._running.add(job, task)
@@ -182,11 +182,11 @@ class Worker:
             current = asyncio.current_task()
             if not self._running.remove(job.id) or (current and current.cancelling()):
                 raise  # this worker is being stopped, not the job
-            return {"status": JobStatus.CANCELLED, "error": "Cancelled.", "finished_at": utcnow()}
+            return RunOutcome(JobStatus.CANCELLED, error="Cancelled.")
         finally:
             self._running.remove(job.id)
 
-    async def _run(self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]) -> dict[str, Any]:
+    async def _run(self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]) -> RunOutcome:
         async def on_output(output: dict[str, Any]) -> None:
             await emit(JobEvent(EventType.OUTPUT, job.id, output=output))
 
@@ -196,11 +196,7 @@ class Worker:
             return await run_snippet(self._sandbox, job, on_output)
         except Exception as exc:  # any failure of ours must still end the job, not hang it
             log.exception("job %s failed inside the worker", job.id)
-            return {
-                "status": JobStatus.INTERNAL_ERROR,
-                "error": f"{type(exc).__name__}",
-                "finished_at": utcnow(),
-            }
+            return RunOutcome(JobStatus.INTERNAL_ERROR, error=type(exc).__name__)
 
     def _emitter(self, message: JobMessage, job: Job) -> Callable[[JobEvent], Awaitable[None]]:
         async def emit(event: JobEvent) -> None:
