@@ -3,6 +3,9 @@
 Messages to a client go through a bounded queue drained by the client's own task, so a
 slow or dead socket delays nobody else: when its queue is full the client is closed
 (CLOSE_TRY_AGAIN_LATER; a Yjs client reconnects and re-syncs).
+
+A write in flight is never cancelled: closing the socket ends it. Cancelling it would leave
+a transport with half a frame written, and tornado logs every cancelled write as an error.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class ClientChannel:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
         self._sender = asyncio.create_task(self._send_loop(), name="codecrafter-room-send")
         self._failing: asyncio.Task[None] | None = None
+        self._writing = False
 
     def __repr__(self) -> str:
         return f"<ClientChannel user={self.identity.user_id} role={self.role}>"
@@ -74,8 +78,7 @@ class ClientChannel:
         """Stop sending and close the socket (idempotent)."""
         if self.closed:
             return
-        self.closed = True
-        self._sender.cancel()
+        self._stop_sending()
         try:
             await asyncio.wait_for(self.conn.close(code, reason), CLOSE_TIMEOUT_S)
         except Exception as exc:  # a broken socket is closing anyway
@@ -83,18 +86,25 @@ class ClientChannel:
 
     def abandon(self) -> None:
         """Stop sending to a socket that is already closed."""
+        self._stop_sending()
+
+    def _stop_sending(self) -> None:
         self.closed = True
-        self._sender.cancel()
+        if not self._writing:  # else the loop ends once the closing socket ends the write
+            self._sender.cancel()
 
     async def _send_loop(self) -> None:
-        while True:
+        while not self.closed:
             message = await self._queue.get()
+            self._writing = True
             try:
                 await self.conn.send(message)
             except Exception as exc:  # any transport failure ends this client only
                 log.info("Room connection lost while sending: %s", type(exc).__name__)
                 self._fail(CLOSE_GOING_AWAY, "Connection lost.")
                 return
+            finally:
+                self._writing = False
 
     def _fail(self, code: int, reason: str) -> None:
         if self.closed or self._failing is not None:

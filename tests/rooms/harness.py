@@ -44,10 +44,19 @@ class MemoryConnection:
 
 
 class StuckConnection(MemoryConnection):
-    """A socket whose peer stopped reading: every send blocks."""
+    """A socket whose peer stopped reading: every send blocks until the socket closes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closing = asyncio.Event()
 
     async def send(self, message: bytes) -> None:
-        await asyncio.Event().wait()
+        await self._closing.wait()
+        raise ConnectionError("socket closed")
+
+    async def close(self, code: int, reason: str) -> None:
+        self._closing.set()
+        await super().close(code, reason)
 
 
 def identity(name: str) -> Identity:
