@@ -20,7 +20,7 @@ from typing import Any
 
 from .colours import colour_of
 from .identity import Identity
-from .protocol import ProtocolError, Reader, var_string, var_uint
+from .protocol import ProtocolError, Reader, decode_json, var_string, var_uint
 
 MAX_IDS_PER_OWNER = 8
 MAX_STATE_BYTES = 64 * 1024
@@ -54,10 +54,7 @@ def decode_awareness(payload: bytes) -> list[Entry]:
         client_id, clock, text = reader.var_uint(), reader.var_uint(), reader.var_string()
         if len(text) > MAX_STATE_BYTES:
             raise ProtocolError("awareness state too large")
-        try:
-            state = json.loads(text) if text else None
-        except json.JSONDecodeError as exc:
-            raise ProtocolError("awareness state is not JSON") from exc
+        state = decode_json(text, "awareness state") if text else None
         entries.append(Entry(client_id, clock, state, now))
     return entries
 

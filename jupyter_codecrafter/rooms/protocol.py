@@ -181,11 +181,18 @@ def decode_message(data: bytes) -> Message:
     return Other(kind)
 
 
-def _decode_json_object(text: str) -> dict[str, Any]:
+def decode_json(text: str, what: str) -> Any:
+    """JSON from a peer; ProtocolError when it is not JSON or nests too deep to parse."""
     try:
-        payload = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProtocolError("control payload is not JSON") from exc
+        raise ProtocolError(f"{what} is not JSON") from exc
+    except RecursionError as exc:  # json recurses once per level of nesting
+        raise ProtocolError(f"{what} nests too deep") from exc
+
+
+def _decode_json_object(text: str) -> dict[str, Any]:
+    payload = decode_json(text, "control payload")
     if not isinstance(payload, dict):
         raise ProtocolError("control payload is not a JSON object")
     return payload
