@@ -5,7 +5,10 @@ import { CodeCrafterError } from './errors';
 import type {
   IAuthReply,
   ICreateSessionRequest,
+  IExecuteCellRequest,
   IForkSessionRequest,
+  IJob,
+  IKernelStatus,
   IListSessionsQuery,
   ILoginRequest,
   IProfile,
@@ -177,6 +180,55 @@ export class CodeCrafterClient {
       bearer: true
     });
     return reply.session;
+  }
+
+  /** Queue a notebook cell in the session's sandbox kernel (202 with the job). */
+  async execute(body: IExecuteCellRequest): Promise<IJob> {
+    const reply = await this._request<{ job: IJob }>({
+      method: 'POST',
+      path: 'execute',
+      body,
+      bearer: true
+    });
+    return reply.job;
+  }
+
+  async jobStatus(jobId: string): Promise<IJob> {
+    const reply = await this._request<{ job: IJob }>({
+      method: 'GET',
+      path: `execute/status/${encodeURIComponent(jobId)}`,
+      bearer: true
+    });
+    return reply.job;
+  }
+
+  async cancelJob(jobId: string): Promise<IJob> {
+    const reply = await this._request<{ job: IJob }>({
+      method: 'POST',
+      path: `execute/${encodeURIComponent(jobId)}/cancel`,
+      body: {},
+      bearer: true
+    });
+    return reply.job;
+  }
+
+  /** The session's sandbox kernel; `interrupt` and `restart` act on it (writers). */
+  async kernel(
+    id: string,
+    action?: 'interrupt' | 'restart'
+  ): Promise<IKernelStatus> {
+    const path = `${sessionPath(id)}/kernel`;
+    const reply = await this._request<{ kernel: IKernelStatus }>(
+      action
+        ? { method: 'POST', path: `${path}/${action}`, body: {}, bearer: true }
+        : { method: 'GET', path, bearer: true }
+    );
+    return reply.kernel;
+  }
+
+  /** Where the session rooms' WebSockets live: `<this>/<session id>?token=`. */
+  get roomsUrl(): string {
+    return URLExt.join(this.serverSettings.wsUrl, API_PATH, 'rooms');
   }
 
   private async _request<T>(request: IRequest): Promise<T> {

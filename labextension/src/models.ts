@@ -112,3 +112,48 @@ export interface IFieldError {
   field: string | null;
   message: string;
 }
+
+/** The sandbox kernel of a notebook session; `none` until its first run. */
+export type KernelState = 'none' | 'starting' | 'idle' | 'busy' | 'dead';
+
+export interface IKernelStatus {
+  state: KernelState;
+  /** The worker the kernel lives on. */
+  worker: string | null;
+  started_at: string | null;
+  last_activity_at: string | null;
+}
+
+export interface IExecuteCellRequest {
+  session_id: string;
+  /** The id of the notebook cell, where the server writes the outputs. */
+  cell_id: string;
+  code: string;
+}
+
+export type JobStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'memory_exceeded'
+  | 'output_exceeded'
+  | 'cancelled'
+  | 'internal_error';
+
+/** A run, as the execute endpoints answer it (the fields the frontend reads). */
+export interface IJob {
+  id: string;
+  kind: string;
+  user_id: string;
+  status: JobStatus;
+  language: string;
+  session_id: string | null;
+  cell_id: string | null;
+  execution_count: number | null;
+  error: string | null;
+  queued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
