@@ -11,6 +11,8 @@ from traitlets import Unicode, default
 from ._version import __version__
 from .api import url_table
 from .config import CodeCrafterSettings
+from .lifecycle import StartupFailed
+from .logs import configure_package_logging, use_json
 from .services import Services
 
 
@@ -34,6 +36,9 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
 
     def initialize_settings(self) -> None:
         self._apply_environment()
+        configure_package_logging(self.log, json_lines=self.json_logs)
+        if self.json_logs and self.serverapp is not None:
+            use_json([self.serverapp.log])  # Jupyter's own lines (and tornado's) too
         self.services = Services.from_settings(self)
         self.settings["codecrafter"] = self.services
 
@@ -41,7 +46,12 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
         self.handlers.extend(url_table())
 
     async def _start_jupyter_server_extension(self, serverapp: object) -> None:
-        await self.services.start()
+        try:
+            await self.services.start()
+        except StartupFailed as exc:
+            # Raised out of the event loop on purpose: Jupyter would log and carry on.
+            self.log.critical("CodeCrafter cannot start: %s", exc.message)
+            raise
 
     async def stop_extension(self) -> None:
         await self.services.stop()

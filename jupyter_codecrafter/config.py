@@ -205,14 +205,30 @@ class CodeCrafterSettings(Configurable):
     # Rate limits: "<count>/<period>" in the `limits` notation ("10/minute",
     # "100 per 15 minutes"); an empty string disables a rule. The client address is
     # the request's remote_ip: behind a proxy set ServerApp.trust_xheaders=True.
+    # Sign-ins are limited by their failures, so a class signing in together from one
+    # school address never meets a limit while guessing passwords does.
     rate_limit_login = Unicode(
-        "10/minute", help="Log-in attempts per client IP (brute-force protection)."
+        "300/minute",
+        help="Sign-in attempts per client IP, failed or not (bounds the password-hashing work).",
     ).tag(config=True)
 
-    rate_limit_register = Unicode("10/minute", help="Registrations per client IP.").tag(config=True)
+    rate_limit_login_failures_account = Unicode(
+        "10/15 minutes",
+        help="Failed sign-ins per account (username or email as typed); beyond it that "
+        "account's sign-ins are refused with 429 until the window moves on.",
+    ).tag(config=True)
+
+    rate_limit_login_failures_ip = Unicode(
+        "300/hour",
+        help="Failed sign-ins per client IP, whatever the account (password spraying).",
+    ).tag(config=True)
+
+    rate_limit_register = Unicode(
+        "200/hour", help="Registrations per client IP (a class registering together fits)."
+    ).tag(config=True)
 
     rate_limit_unauthenticated = Unicode(
-        "100/15 minutes",
+        "1000/15 minutes",
         help="Requests without a valid access token, per client IP (every operation but health).",
     ).tag(config=True)
 
@@ -224,6 +240,46 @@ class CodeCrafterSettings(Configurable):
     rate_limit_execute = Unicode("60/minute", help="Cell and snippet runs per user.").tag(
         config=True
     )
+
+    json_logs = Bool(
+        False,
+        help="One JSON object per log line (time, level, logger, message, request_id), for "
+        "log collectors. Tokens, passwords and code never appear at info.",
+    ).tag(config=True)
+
+    backend_connect_timeout_s = Float(
+        60.0,
+        help="How long start-up retries a configured store, broker or Redis that does not "
+        "answer (exponential backoff) before it exits non-zero with the reason.",
+    ).tag(config=True)
+
+    shutdown_timeout_s = Float(
+        45.0,
+        help="On SIGTERM, how long a server instance waits for the runs it queued to finish "
+        "(so their outputs reach the notebooks) before it flushes its rooms and exits.",
+    ).tag(config=True)
+
+    worker_metrics_port = Int(
+        9180,
+        help="Port of a codecrafter-worker's /metrics (Prometheus) and /health; 0: none.",
+    ).tag(config=True)
+
+    worker_metrics_ip = Unicode(
+        "127.0.0.1",
+        help="Address the worker's metrics port listens on (0.0.0.0 in a container).",
+    ).tag(config=True)
+
+    demo_username = Unicode(
+        "",
+        help="Demo servers only (Binder): whoever Jupyter itself signs in (its token) is "
+        "signed in to CodeCrafter as this account, created on start-up with a random "
+        "password, with a welcome session. Empty: off.",
+    ).tag(config=True)
+
+    demo_notebook = Unicode(
+        "",
+        help="With demo_username: the .ipynb file of the demo account's welcome session.",
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

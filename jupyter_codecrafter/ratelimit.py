@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import limits
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
+from . import metrics
 from .constants import RATE_LIMIT_KEY_PREFIX
 from .errors import BackendError, RateLimited
 
 if TYPE_CHECKING:
     from .config import CodeCrafterSettings
 
-Per = Literal["ip", "user"]
+Per = Literal["ip", "user", "account"]
 
 # Rule name -> (setting that holds its limit, what it is counted per).
 RULES: Mapping[str, tuple[str, Per]] = {
     "login": ("rate_limit_login", "ip"),
+    "login_failures_account": ("rate_limit_login_failures_account", "account"),
+    "login_failures_ip": ("rate_limit_login_failures_ip", "ip"),
     "register": ("rate_limit_register", "ip"),
     "unauthenticated": ("rate_limit_unauthenticated", "ip"),
     "authenticated": ("rate_limit_authenticated", "user"),
@@ -100,15 +104,76 @@ class RateLimiter:
         rule = self.rules.get(name)
         if rule is None:
             return
-        try:
+        with _storage_errors():
             if await self._limiter.hit(rule.item, name, key):
                 return
-            stats = await self._limiter.get_window_stats(rule.item, name, key)
-        except StorageError as exc:
-            raise BackendError("The rate-limit counters are unavailable.") from exc
+        await self._refuse(rule, key)
+
+    async def check(self, name: str, key: str) -> None:
+        """RateLimited when ``key`` has used up ``name``, without counting anything."""
+        rule = self.rules.get(name)
+        if rule is None:
+            return
+        with _storage_errors():
+            if await self._limiter.test(rule.item, name, key):
+                return
+        await self._refuse(rule, key)
+
+    async def count(self, name: str, key: str) -> None:
+        """Count one event (a failure) against ``name``; refusing is left to :meth:`check`."""
+        rule = self.rules.get(name)
+        if rule is not None:
+            with _storage_errors():
+                await self._limiter.hit(rule.item, name, key)
+
+    async def reset(self, name: str, key: str) -> None:
+        """Forget what ``key`` used of ``name`` (a successful sign-in clears its failures)."""
+        rule = self.rules.get(name)
+        if rule is not None:
+            with _storage_errors():
+                await self._limiter.clear(rule.item, name, key)
+
+    async def _refuse(self, rule: Rule, key: str) -> NoReturn:
+        with _storage_errors():
+            stats = await self._limiter.get_window_stats(rule.item, rule.name, key)
+        metrics.rate_limited(rule.name)
         retry_after_s = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(retry_after_s, f"Too many requests ({name}); retry later.")
+        raise RateLimited(retry_after_s, f"Too many requests ({rule.name}); retry later.")
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except StorageError as exc:
+        raise BackendError("The rate-limit counters are unavailable.") from exc
+
+
+class SignInLimits:
+    """Sign-ins are limited by their failures: per account (as typed) and per client IP.
+    A class signing in together from one address is never refused; guessing is."""
+
+    ACCOUNT, IP = "login_failures_account", "login_failures_ip"
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def check(self, login: str, ip: str | None) -> None:
+        """RateLimited when this account or this address failed too often lately."""
+        await self._limiter.check(self.ACCOUNT, _account_key(login))
+        await self._limiter.check(self.IP, ip or "unknown")
+
+    async def failed(self, login: str, ip: str | None) -> None:
+        await self._limiter.count(self.ACCOUNT, _account_key(login))
+        await self._limiter.count(self.IP, ip or "unknown")
+
+    async def succeeded(self, login: str) -> None:
+        await self._limiter.reset(self.ACCOUNT, _account_key(login))
+
+
+def _account_key(login: str) -> str:
+    return login.strip().lower()

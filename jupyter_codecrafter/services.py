@@ -4,10 +4,12 @@ stops them in order. The extension app and the tests use it; nothing else wires 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import metrics
 from .accounts.passwords import Passwords
 from .accounts.service import AccountService
 from .accounts.tokens import AccessTokens
@@ -20,7 +22,9 @@ from .execution.queue._options import QueueOptions
 from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
 from .execution.writer import OutputWriter
-from .ratelimit import RateLimiter, rules_from_settings
+from .health import Readiness, probe, probe_workers
+from .lifecycle import InFlightJobs, connect_with_retries
+from .ratelimit import RateLimiter, SignInLimits, rules_from_settings
 from .rooms.manager import RoomManager
 from .sessions.service import SessionService
 from .store.base import Store, create_store
@@ -44,7 +48,9 @@ class Services:
     kernels: KernelControl
     limiter: RateLimiter
     housekeeping: Housekeeping
+    in_flight: InFlightJobs
     worker: Worker | None = None
+    state: str = "starting"  # then "running", "stopping"
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Future[Any]] = field(default_factory=set)
 
@@ -58,6 +64,11 @@ class Services:
             store, bus, instance_id=instance_id, idle_unload_s=settings.room_idle_unload_s
         )
         activity = ActivityLog(store)
+        limiter = RateLimiter(
+            rules_from_settings(settings),
+            redis_url=settings.redis_url,
+            namespace=settings.namespace,
+        )
         accounts = AccountService(
             store,
             Passwords(
@@ -71,13 +82,15 @@ class Services:
             activity,
             refresh_ttl_s=settings.refresh_token_ttl_s,
             max_preferences_bytes=settings.max_preferences_bytes,
+            sign_in_limits=SignInLimits(limiter),
         )
         sessions = SessionService(store, rooms, bus)
         worker = create_worker(settings, store, queue, bus) if embedded(settings) else None
         languages = worker.languages if worker else tuple(settings.languages)
+        in_flight = InFlightJobs(queue, store)
         execution = ExecutionService(
             store,
-            queue,
+            in_flight,
             bus,
             sessions,
             OutputWriter(rooms),
@@ -86,11 +99,6 @@ class Services:
             languages=languages,
             confined=worker.confined if worker else None,
             unconfined_for_everyone=settings.dangerously_allow_unconfined_runs,
-        )
-        limiter = RateLimiter(
-            rules_from_settings(settings),
-            redis_url=settings.redis_url,
-            namespace=settings.namespace,
         )
         housekeeping = Housekeeping(store, activity, interval_s=settings.activity_purge_interval_s)
         return cls(
@@ -106,19 +114,22 @@ class Services:
             KernelControl(bus, sessions),
             limiter,
             housekeeping,
+            in_flight,
             worker,
         )
 
     async def start(self) -> None:
-        await self.store.open()
+        """Connect the backends (retrying while they come up), then start taking work."""
+        self._prepare_metrics()
+        await self._connect()
         await self.accounts.promote_admins(self.settings.admin_usernames)
         self.housekeeping.start()
-        await self.bus.start()
-        await self.queue.start()
         await self.rooms.start()
         await self.execution.start()
         if self.worker is not None:
             await self.worker.start()
+        self.keep(asyncio.ensure_future(self._sample_forever()))
+        self.state = "running"
         self._ready.set()
         log.info(
             "CodeCrafter started (instance %s, store %s, broker %s, sandbox %s)",
@@ -128,16 +139,44 @@ class Services:
             self.worker.sandbox_name if self.worker else "on the workers",
         )
 
+    async def _connect(self) -> None:
+        timeout_s = self.settings.backend_connect_timeout_s
+        for name, connect in (
+            ("store", self.store.open),
+            ("Redis (redis_url)", self.bus.start),
+            ("broker (broker_url)", self.queue.start),
+        ):
+            await connect_with_retries(name, connect, timeout_s=timeout_s)
+
+    def _prepare_metrics(self) -> None:
+        from .api import metric_routes
+
+        worker = self.worker
+        metrics.prepare(
+            routes=metric_routes(),
+            languages=self.execution.languages,
+            sandboxes=[worker.sandbox_name] if worker else [],
+            rules=self.limiter.rules,
+        )
+        metrics.watch_rooms(lambda: rooms_snapshot(self.rooms))
+
     async def stop(self) -> None:
-        """Stop taking work, finish what is in flight, then close the backends."""
+        """SIGTERM: no new work; the runs queued here finish and their outputs are written
+        (bounded by shutdown_timeout_s); room clients are told to reconnect elsewhere (1012)
+        and the rooms flushed to the store; then the backends close."""
+        self.state = "stopping"
+        await self.in_flight.drain(self.settings.shutdown_timeout_s)
         if self.worker is not None:
             await self.worker.stop()
         await self.rooms.stop()
+        for task in list(self._tasks):
+            task.cancel()
         await self.queue.close()
         await self.bus.close()
         await self.housekeeping.stop()
         await self.limiter.close()
         await self.store.close()
+        log.info("CodeCrafter stopped (instance %s)", self.instance_id)
 
     async def ready(self) -> None:
         await self._ready.wait()
@@ -147,15 +186,44 @@ class Services:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def health(self) -> dict[str, str]:
-        checks: dict[str, str] = {}
-        for name, backend in (("store", self.store), ("bus", self.bus), ("queue", self.queue)):
-            try:
-                await asyncio.wait_for(backend.ping(), timeout=5)
-                checks[name] = "ok"
-            except (CodeCrafterError, TimeoutError) as exc:
-                checks[name] = f"error: {type(exc).__name__}"
-        return checks
+    async def readiness(self) -> Readiness:
+        """Each backend's answer and latency, and whether a worker is live."""
+        ttl_s = self.settings.worker_heartbeat_ttl_s
+        store, broker, pubsub, workers = await asyncio.gather(
+            probe("store", self.store.ping),
+            probe("broker", self.queue.ping),
+            probe("pubsub", self.bus.ping),
+            probe_workers(self.bus, ttl_s, local=self.worker is not None),
+        )
+        checks = {"store": store, "broker": broker, "pubsub": pubsub, "workers": workers}
+        return Readiness(checks, state=self.state)
+
+    async def _sample_forever(self, interval_s: float = 5.0) -> None:
+        """Gauges that need a backend call: queue depth, live workers, kernels here."""
+        while True:
+            with contextlib.suppress(CodeCrafterError, TimeoutError, OSError):
+                metrics.queue_depth(await self.queue.pending())
+                await probe_workers(
+                    self.bus, self.settings.worker_heartbeat_ttl_s, local=self.worker is not None
+                )
+            if self.worker is not None:
+                metrics.kernels_running(len(self.worker.kernels))
+            await asyncio.sleep(interval_s)
+
+
+def rooms_snapshot(rooms: RoomManager) -> metrics.RoomsSnapshot:
+    stats = rooms.stats()
+    users: set[str] = set()
+    for entry in stats:
+        room = rooms.room(entry.session_id)
+        if room is not None:
+            users.update(channel.identity.user_id for channel in room.channels)
+    return metrics.RoomsSnapshot(
+        loaded=len(stats),
+        connections=sum(entry.connections for entry in stats),
+        users=len(users),
+        document_bytes=sum(entry.doc_size_bytes for entry in stats),
+    )
 
 
 def embedded(settings: CodeCrafterSettings) -> bool:

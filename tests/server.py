@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,9 +116,15 @@ def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def start_server(
-    workdir: Path, env: Mapping[str, str], *, timeout_s: float = 60.0
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    timeout_s: float = 60.0,
+    args: Sequence[str] = (),
+    wait: bool = True,
 ) -> JupyterServer:
-    """Start ``jupyter server`` with the extension and wait until its health check answers."""
+    """Start ``jupyter server`` with the extension and wait until its health check answers
+    (``wait``); ``args`` are added to (and override) the command line."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     root = workdir / "root"
@@ -135,21 +141,34 @@ def start_server(
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={secrets.token_hex(16)}",
         "--ServerApp.port_retries=0",
+        *args,
     ]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT
         )
     server = JupyterServer(proc=proc, log_path=log_path, port=port, root=root)
-    _wait_healthy(server, timeout_s)
+    if wait:
+        _wait_healthy(server, timeout_s)
     return server
 
 
-def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> Process:
-    """Start ``codecrafter-worker`` (a separate process, as in a scaled deployment)."""
+@dataclass
+class WorkerProcess(Process):
+    metrics_port: int = 0  # its /metrics and /health
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}"
+
+
+def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> WorkerProcess:
+    """Start ``codecrafter-worker`` (a separate process, as in a scaled deployment), with
+    its metrics port on a free port of its own."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "worker.log"
     exe = Path(sys.executable).with_name("codecrafter-worker")
+    env = {"CODECRAFTER_WORKER_METRICS_PORT": str(free_port()), **env}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [str(exe), "--log-level=INFO", *args],
@@ -157,7 +176,8 @@ def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> Process:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return Process(proc=proc, log_path=log_path)
+    port = int(env["CODECRAFTER_WORKER_METRICS_PORT"])
+    return WorkerProcess(proc=proc, log_path=log_path, metrics_port=port)
 
 
 def _wait_healthy(server: JupyterServer, timeout_s: float) -> None:
@@ -167,12 +187,22 @@ def _wait_healthy(server: JupyterServer, timeout_s: float) -> None:
             raise RuntimeError(
                 f"the server exited ({server.proc.returncode}):\n{server.log_tail()}"
             )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.api}/health", timeout=2).status_code == 200:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            if serving(httpx.get(f"{server.api}/health", timeout=2)):
                 return
         time.sleep(0.1)
     server.stop()
     raise TimeoutError(f"the server was not healthy after {timeout_s}s:\n{server.log_tail()}")
+
+
+def serving(health: httpx.Response) -> bool:
+    """Whether a health answer shows a server that takes requests: ready, or waiting only
+    for a worker (workers of a scaled deployment are often started after the servers)."""
+    if health.status_code == 200:
+        return True
+    checks = health.json().get("checks", {}) if health.status_code == 503 else {}
+    others = [check for name, check in checks.items() if name != "workers"]
+    return bool(others) and all(check["status"] == "ok" for check in others)
 
 
 @contextlib.contextmanager

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from .. import metrics
 from ..activity import ActivityLog
 from ..errors import (
     InvalidCredentials,
     InvalidToken,
     NotFound,
+    RateLimited,
     TokenReused,
     ValidationFailed,
 )
+from ..ratelimit import SignInLimits
 from ..store.base import Store
 from ..store.records import RefreshToken, User, UserRole
 from ..utils import new_id, utcnow
@@ -48,8 +51,10 @@ class AccountService:
         *,
         refresh_ttl_s: int = 7 * 24 * 3600,
         max_preferences_bytes: int = 16_384,
+        sign_in_limits: SignInLimits | None = None,
     ) -> None:
         self._store = store
+        self._limits = sign_in_limits
         self._passwords = passwords
         self._access = access_tokens
         self.activity = activity  # the admin API reads it
@@ -94,18 +99,36 @@ class AccountService:
 
     async def check_password(self, login: str, password: str, *, ip: str | None = None) -> User:
         """The user whose login and password these are, with ``last_login_at`` recorded;
-        InvalidCredentials otherwise. The attempted login is never recorded: people type
-        passwords into it."""
+        InvalidCredentials otherwise, RateLimited after too many failures for this account
+        or address. The attempted login is never recorded: people type passwords into it."""
+        await self._check_sign_in_limits(login, ip)
         user = await self._store.users.get_by_login(login.strip().lower())
         ok = await self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
-            await self.activity.record(
-                "login failed", level="warning", user_id=user.id if user else None, ip=ip
-            )
+            await self._sign_in_failed(login, ip, user)
             raise InvalidCredentials()
         user = await self._after_login(user, password)
+        if self._limits is not None:
+            await self._limits.succeeded(login)
+        metrics.sign_in("succeeded")
         await self.activity.record("login succeeded", user_id=user.id, ip=ip)
         return user
+
+    async def _check_sign_in_limits(self, login: str, ip: str | None) -> None:
+        if self._limits is None:
+            return
+        try:
+            await self._limits.check(login, ip)
+        except RateLimited:
+            metrics.sign_in("refused")
+            raise
+
+    async def _sign_in_failed(self, login: str, ip: str | None, user: User | None) -> None:
+        metrics.sign_in("failed")
+        if self._limits is not None:
+            await self._limits.failed(login, ip)
+        user_id = user.id if user else None
+        await self.activity.record("login failed", level="warning", user_id=user_id, ip=ip)
 
     async def _after_login(self, user: User, password: str) -> User:
         fields: dict[str, object] = {"last_login_at": utcnow()}

@@ -20,14 +20,19 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from tornado import web
 
+from .. import metrics
 from ..errors import (
     AuthenticationFailed,
     BadRequest,
+    BusError,
     CodeCrafterError,
     PayloadTooLarge,
+    QueueError,
+    StoreError,
     UnsupportedMediaType,
     ValidationFailed,
 )
+from ..logs import REQUEST_ID_HEADER, new_request_id, set_request_id
 from ..store.records import User
 from .operation import Operation, validation_details
 
@@ -83,12 +88,31 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
 
     def _cookie_authenticated(self) -> bool:
         # Before prepare() has identified the user this is unknown; prepare() asks again.
+        # With Jupyter's auth off (an empty token) everyone is Jupyter's anonymous user and
+        # no cookie carries any authority, so there is nothing to forge.
         user = getattr(self, "_jupyter_current_user", None)
-        return user is not None and not self.token_authenticated
+        if user is None or not self.identity_provider.auth_enabled:
+            return False
+        return not self.token_authenticated
+
+    # Route label of this handler's metrics (the URL pattern, set by api.url_table).
+    route: str = "other"
+    # Requests wait while the services start; health answers at once instead.
+    waits_until_ready = True
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
+        self.request_id = new_request_id(self.request.headers.get(REQUEST_ID_HEADER))
+        set_request_id(self.request_id)
+        self.set_header(REQUEST_ID_HEADER, self.request_id)
         await super().prepare()
-        await self.services.ready()
+        if self.waits_until_ready:
+            await self.services.ready()
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        seconds = self.request.request_time()
+        metrics.api_request(self.route, self.request.method or "GET", self.get_status(), seconds)
+        set_request_id(None)
 
     @property
     def content_security_policy(self) -> str:
@@ -219,6 +243,7 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = _as_error(status_code, kwargs.get("exc_info"))
+        count_backend_error(error)
         self.set_status(error.status)
         if error.status == 429 and hasattr(error, "retry_after_s"):
             self.set_header("Retry-After", str(error.retry_after_s))
@@ -232,6 +257,12 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(value, CodeCrafterError) and value.status < 500:
             return
         super().log_exception(typ, value, tb)
+
+
+def count_backend_error(error: CodeCrafterError) -> None:
+    for kind, backend in ((StoreError, "store"), (QueueError, "broker"), (BusError, "pubsub")):
+        if isinstance(error, kind):
+            metrics.backend_error(backend)
 
 
 def _normalised(origins: list[str]) -> set[str]:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ..bus.base import Bus
 from ..errors import AlreadyFinished, BadRequest, NotFound, QueueFull, SandboxRequired
+from ..logs import current_request_id, job_event_received
 from ..paging import decode_cursor, split_page
 from ..sessions.permissions import Action, may_run_unconfined
 from ..sessions.service import SessionService
@@ -163,6 +164,7 @@ class ExecutionService:
             reply_to=self._instance_id,
             routed_to=worker_id,
             unconfined_ok=unconfined_ok,
+            request_id=current_request_id(),
         )
         try:
             await self._queue.enqueue(message, worker_id=worker_id)
@@ -178,6 +180,8 @@ class ExecutionService:
 
     async def _on_event(self, data: bytes) -> None:
         try:
-            await self._writer.apply(JobEvent.decode(data))
+            event = JobEvent.decode(data)
+            job_event_received(event.job_id, event.type, event.status, event.extra)
+            await self._writer.apply(event)
         except Exception:  # one bad event must not stop the event stream
             log.exception("could not apply a job event")

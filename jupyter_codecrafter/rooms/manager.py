@@ -24,7 +24,7 @@ from .channel import DEFAULT_SEND_QUEUE, ClientChannel
 from .documents import Document, content_of, doc_from_state, initial_update, wrap
 from .identity import Connection, Identity
 from .presence import PresenceBoard, PresenceWriter, Present
-from .protocol import CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, ProtocolError
+from .protocol import CLOSE_PROTOCOL_ERROR, CLOSE_SERVICE_RESTART, ProtocolError
 from .replication import publish_close, publish_notice, publish_role
 from .room import Room, RoomSettings, RoomStats
 
@@ -117,12 +117,13 @@ class RoomManager:
         self._presence_writer.start()
 
     async def stop(self) -> None:
-        """Close every connection (1001), then compact and unload every room."""
+        """Close every connection (1012: reconnect, to another instance behind a load
+        balancer), then compact and unload every room."""
         self._running = False
         await self._presence_writer.stop()
         for session_id in list(self._rooms):
             await self._unload(
-                session_id, persist=True, code=CLOSE_GOING_AWAY, reason="Server shutting down."
+                session_id, persist=True, code=CLOSE_SERVICE_RESTART, reason="Server restarting."
             )
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:

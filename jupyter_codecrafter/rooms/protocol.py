@@ -36,6 +36,7 @@ SYNC_UPDATE: Final = 2
 
 # WebSocket close codes the rooms use.
 CLOSE_GOING_AWAY: Final = 1001  # server shutting down
+CLOSE_SERVICE_RESTART: Final = 1012  # this instance stops: reconnect (to another one)
 CLOSE_PROTOCOL_ERROR: Final = 1002  # a message that is not y-websocket
 CLOSE_TRY_AGAIN_LATER: Final = 1013  # the client reads too slowly to keep up
 CLOSE_REMOVED: Final = 4403  # access revoked

@@ -21,6 +21,7 @@ from typing import Any
 
 from pycrdt import Doc, TransactionEvent
 
+from .. import metrics
 from ..bus.base import Bus
 from ..store.base import Store
 from ..store.records import DocumentState, SessionKind, SessionRole
@@ -252,6 +253,7 @@ class Room:
         # No source set: the server's own edit through RoomManager.edit().
         source, sender = self._source or (None, None)
         self._broadcast(encode_update(update), skip=sender)
+        metrics.room_update(source and source.value, clients=len(self.channels) - bool(sender))
         if source is not _Source.EXTERNAL:
             self.persistence.enqueue(update)
             self.replica.publish_update(update)

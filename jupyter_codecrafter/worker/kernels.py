@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 
+from .. import metrics
 from ..bus.base import Bus
 from ..execution.control import KernelState
 from ..execution.ownership import KernelOwnership
@@ -65,11 +66,14 @@ class KernelPool:
 
     async def _start(self, session_id: str, limits: Limits) -> Kernel:
         await self._announcer.announce(session_id, KernelState.STARTING, None)
+        started = time.monotonic()
         try:
             kernel = await Kernel.start(self._sandbox, limits)
         except BaseException:
+            metrics.sandbox_start_failed(self._sandbox.name)
             await self._announcer.announce(session_id, KernelState.DEAD, None)
             raise
+        metrics.sandbox_started(self._sandbox.name, time.monotonic() - started)
         self._kernels[session_id] = kernel
         await self._announcer.announce(session_id, KernelState.IDLE, kernel)
         return kernel

@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from .. import metrics
 from ..bus.base import Bus
 from ..config import CodeCrafterSettings
 from ..constants import DEFAULT_WORKER_HEARTBEAT_TTL_S
 from ..errors import SandboxRequired
 from ..execution.events import EventType, JobEvent
 from ..execution.queue.base import Delivery, JobMessage, JobQueue
+from ..logs import current_request_id, set_request_id
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
@@ -127,6 +129,7 @@ class Worker:
 
     async def _process(self, delivery: Delivery) -> None:
         message = delivery.message
+        set_request_id(message.request_id)
         if not self._sandbox.confined and not message.unconfined_ok:
             await self._refuse_unconfined(message)
             return
@@ -140,6 +143,7 @@ class Worker:
         outcome = await self._run_cancellable(job, emit)
         finished = await self._store.jobs.finish(job.id, outcome.status, outcome.fields())
         if finished is not None:
+            metrics.job_finished(finished)
             await emit(
                 JobEvent(
                     EventType.FINISHED,
@@ -258,7 +262,8 @@ class Worker:
 
 
 def _with_target(event: JobEvent, job: Job) -> JobEvent:
-    return replace(event, session_id=job.session_id, cell_id=job.cell_id)
+    extra = {**event.extra, "request_id": current_request_id()}
+    return replace(event, session_id=job.session_id, cell_id=job.cell_id, extra=extra)
 
 
 def new_worker_id() -> str:

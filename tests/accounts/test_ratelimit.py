@@ -56,14 +56,17 @@ def test_settings_map_to_rules() -> None:
 
 
 def test_defaults_match_the_documented_figures() -> None:
-    """Defaults: login/register 10/min per IP, 100/15 min unauthenticated per IP,
-    1200/min per user, 60 runs/min per user."""
+    """Defaults: 300 sign-in attempts a minute per IP, 10 failed sign-ins per account in 15
+    minutes and 300 per IP an hour, 200 registrations an hour per IP, 1000/15 min
+    unauthenticated per IP, 1200/min per user, 60 runs/min per user."""
     rules = rules_from_settings(CodeCrafterSettings())
     figures = {name: (r.item.amount, r.item.get_expiry(), r.per) for name, r in rules.items()}
     assert figures == {
-        "login": (10, 60, "ip"),
-        "register": (10, 60, "ip"),
-        "unauthenticated": (100, 900, "ip"),
+        "login": (300, 60, "ip"),
+        "login_failures_account": (10, 900, "account"),
+        "login_failures_ip": (300, 3600, "ip"),
+        "register": (200, 3600, "ip"),
+        "unauthenticated": (1000, 900, "ip"),
         "authenticated": (1200, 60, "user"),
         "execute": (60, 60, "user"),
     }

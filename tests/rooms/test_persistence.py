@@ -12,7 +12,7 @@ import pytest
 
 from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, initial_update, wrap
-from jupyter_codecrafter.rooms.protocol import CLOSE_GOING_AWAY
+from jupyter_codecrafter.rooms.protocol import CLOSE_SERVICE_RESTART
 from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
 from tests.notebooks import code_cell, ipynb
@@ -105,10 +105,11 @@ async def test_log_is_compacted_every_n_updates(
     assert stats.doc_size_bytes > 0
 
 
-async def test_stop_saves_and_says_going_away(
+async def test_stop_saves_and_says_reconnect(
     store: Store, make_manager: ManagerFactory, join: Join
 ) -> None:
-    """Stopping the server closes sockets with 1001 and leaves every edit in one snapshot."""
+    """Stopping the server closes sockets with 1012 (reconnect, to another instance) and
+    leaves every edit in one snapshot."""
     manager = await make_manager()
     session_id = await new_session(store, ipynb(code_cell("c1")))
     ann = await join(manager, session_id, name="ann")
@@ -116,7 +117,7 @@ async def test_stop_saves_and_says_going_away(
     await ann.settle()
 
     await manager.stop()
-    assert await ann.client.closed() == CLOSE_GOING_AWAY
+    assert await ann.client.closed() == CLOSE_SERVICE_RESTART
     state = await store.documents.load(session_id)
     assert state.updates == []
     assert await stored_sources(store, session_id) == ["saved"]
