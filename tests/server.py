@@ -141,8 +141,9 @@ def start_server(
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={secrets.token_hex(16)}",
         "--ServerApp.port_retries=0",
-        *args,
     ]
+    given = {arg.split("=", 1)[0] for arg in args}
+    cmd = [arg for arg in cmd if arg.split("=", 1)[0] not in given] + list(args)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, env=base_env(workdir, env), stdout=log, stderr=subprocess.STDOUT
