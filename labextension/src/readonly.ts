@@ -26,7 +26,6 @@ export const STATUS_ITEM = 'codecrafter-status';
  */
 export const READ_ONLY_CLASS = 'jp-CodeCrafter-mod-readOnly';
 
-
 /** The marker and connection state shown in a session document's toolbar. */
 export class SessionStatus extends Widget {
   constructor() {
