@@ -18,6 +18,16 @@ import type {
   ISessionPage,
   IUpdateSessionRequest
 } from './models';
+import type {
+  GrantedRole,
+  ICollaborator,
+  ICreateInviteRequest,
+  IInvite,
+  IJobHistoryQuery,
+  IJobPage,
+  IJoinReply,
+  IPresent
+} from './models';
 
 export { CodeCrafterError } from './errors';
 
@@ -229,6 +239,97 @@ export class CodeCrafterClient {
   /** Where the session rooms' WebSockets live: `<this>/<session id>?token=`. */
   get roomsUrl(): string {
     return URLExt.join(this.serverSettings.wsUrl, API_PATH, 'rooms');
+  }
+
+  /** Everyone with a role on the session, the owner first. */
+  async collaborators(id: string): Promise<ICollaborator[]> {
+    const reply = await this._request<{ collaborators: ICollaborator[] }>({
+      method: 'GET',
+      path: `${sessionPath(id)}/collaborators`,
+      bearer: true
+    });
+    return reply.collaborators;
+  }
+
+  /** Give a user (id or username) a role on the session (admin or owner). */
+  async setCollaboratorRole(
+    id: string,
+    user: string,
+    role: GrantedRole
+  ): Promise<ICollaborator> {
+    const reply = await this._request<{ collaborator: ICollaborator }>({
+      method: 'PUT',
+      path: `${sessionPath(id)}/collaborators/${encodeURIComponent(user)}`,
+      body: { role },
+      bearer: true
+    });
+    return reply.collaborator;
+  }
+
+  /** Take a user's role away (admin or owner; anyone may remove themselves). */
+  removeCollaborator(id: string, user: string): Promise<void> {
+    return this._request({
+      method: 'DELETE',
+      path: `${sessionPath(id)}/collaborators/${encodeURIComponent(user)}`,
+      bearer: true
+    });
+  }
+
+  createInvite(id: string, body: ICreateInviteRequest): Promise<IInvite> {
+    return this._request({
+      method: 'POST',
+      path: `${sessionPath(id)}/invites`,
+      body,
+      bearer: true
+    });
+  }
+
+  /** Every invite of the session, revoked and expired ones included. */
+  async invites(id: string): Promise<IInvite[]> {
+    const reply = await this._request<{ invites: IInvite[] }>({
+      method: 'GET',
+      path: `${sessionPath(id)}/invites`,
+      bearer: true
+    });
+    return reply.invites;
+  }
+
+  revokeInvite(id: string, code: string): Promise<void> {
+    return this._request({
+      method: 'DELETE',
+      path: `${sessionPath(id)}/invites/${encodeURIComponent(code)}`,
+      bearer: true
+    });
+  }
+
+  /** Join with an invite code: 410 when it expired, was used up or revoked. */
+  join(code: string): Promise<IJoinReply> {
+    return this._request({
+      method: 'POST',
+      path: 'sessions/join',
+      body: { code },
+      bearer: true
+    });
+  }
+
+  /** Who is connected to the session right now. */
+  async presence(id: string): Promise<IPresent[]> {
+    const reply = await this._request<{ present: IPresent[] }>({
+      method: 'GET',
+      path: `${sessionPath(id)}/presence`,
+      bearer: true
+    });
+    return reply.present;
+  }
+
+  /** The session's runs, newest first. */
+  jobs(id: string, query: IJobHistoryQuery = {}): Promise<IJobPage> {
+    return this._request({
+      method: 'GET',
+      path: `${sessionPath(id)}/jobs`,
+      query: { ...query },
+      bearer: true
+    });
   }
 
   private async _request<T>(request: IRequest): Promise<T> {

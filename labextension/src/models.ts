@@ -157,3 +157,58 @@ export interface IJob {
   started_at: string | null;
   finished_at: string | null;
 }
+
+/** A role that can be granted: every session has exactly one owner. */
+export type GrantedRole = Exclude<SessionRole, 'owner'>;
+
+export interface ICreateInviteRequest {
+  role: GrantedRole;
+  /** Seconds until the link stops working (60 to a year); null: never. */
+  expires_in: number | null;
+  /** How many people may join with it; null: unlimited. */
+  max_uses: number | null;
+}
+
+export interface IInvite {
+  code: string;
+  /** JupyterLab's URL with `?codecrafter-invite=<code>`. */
+  url: string;
+  session_id: string;
+  role: GrantedRole;
+  created_at: string;
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: number;
+  revoked: boolean;
+}
+
+export interface IJoinReply {
+  session: ISession;
+  /** The caller's role now: joining never lowers a role they had. */
+  role: SessionRole;
+}
+
+/** Someone connected to a session's room right now, on any server instance. */
+export interface IPresent {
+  user_id: string;
+  username: string;
+  display_name: string;
+  /** Their strongest role among their connections. */
+  role: SessionRole;
+  /** Their cursor colour, the same for everyone. */
+  colour: string;
+  /** How many tabs or windows they have the session open in. */
+  connections: number;
+}
+
+export interface IJobHistoryQuery {
+  /** 1 to 100; the server's default is 20. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** A page of a session's runs, newest first. */
+export interface IJobPage {
+  jobs: IJob[];
+  next_cursor: string | null;
+}
