@@ -201,19 +201,22 @@ function CreateBar({
   );
 }
 
-function MessageBar({
+/** A message with a dismiss button; an error is announced at once. */
+export function MessageBar({
   message,
-  onDismiss
+  onDismiss,
+  testId = 'codecrafter-message'
 }: {
   message: IPanelMessage;
   onDismiss: () => void;
+  testId?: string;
 }): React.JSX.Element {
   const error = message.kind === 'error';
   return (
     <div
       className={`jp-CodeCrafter-message ${error ? 'jp-mod-error' : 'jp-mod-info'}`}
       role={error ? 'alert' : 'status'}
-      data-testid="codecrafter-message"
+      data-testid={testId}
     >
       <span>{message.text}</span>
       <button
