@@ -29,6 +29,8 @@ export interface IActionListener {
   notify(message: IPanelMessage): void;
   /** The sessions of `scope` changed (and that list should be shown). */
   changed(scope: SessionScope): void;
+  /** A session was deleted. */
+  removed?(session: ISession): void;
 }
 
 /**
@@ -148,6 +150,7 @@ export class SessionActions {
     await this._attempt('delete', async () => {
       await this._codecrafter.client.deleteSession(session.id);
       this._info(`Deleted “${session.title}”.`);
+      this._listener.removed?.(session);
       this._listener.changed('mine');
     });
   }

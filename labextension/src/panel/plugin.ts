@@ -6,25 +6,37 @@ import {
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { ICodeCrafter } from '../tokens';
+import { ICodeCrafter, ISessionDocuments } from '../tokens';
 import { CORE_PLUGIN_ID } from '../settings';
 import { CodeCrafterPanel } from './widget';
 
 /** The CodeCrafter icon in the left sidebar and the panel behind it. */
 export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-codecrafter:panel',
-  description: 'The CodeCrafter sidebar: sign-in and session lists.',
+  description:
+    'The CodeCrafter sidebar: sign-in, session lists, session details.',
   autoStart: true,
   requires: [ICodeCrafter],
-  optional: [ILayoutRestorer, INotebookTracker, ISettingRegistry],
+  optional: [
+    ILayoutRestorer,
+    INotebookTracker,
+    ISettingRegistry,
+    ISessionDocuments
+  ],
   activate: (
     app: JupyterFrontEnd,
     codecrafter: ICodeCrafter,
     restorer: ILayoutRestorer | null,
     notebooks: INotebookTracker | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    documents: ISessionDocuments | null
   ): void => {
-    const services = { codecrafter, commands: app.commands, notebooks };
+    const services = {
+      codecrafter,
+      commands: app.commands,
+      notebooks,
+      documents
+    };
     const panel = new CodeCrafterPanel({ services });
     app.shell.add(panel, 'left', { rank: 850 });
     restorer?.add(panel, panel.id);

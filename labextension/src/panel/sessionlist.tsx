@@ -94,6 +94,9 @@ export function SessionList(props: {
   query: string;
   pageSize: number;
   reloadKey: number;
+  /** The session whose details are shown. */
+  selectedId: string | null;
+  onSelect: (session: ISession) => void;
 }): React.JSX.Element {
   const pages = usePages(
     props.client,
@@ -116,6 +119,8 @@ export function SessionList(props: {
             key={session.id}
             session={session}
             actions={props.actions}
+            selected={session.id === props.selectedId}
+            onSelect={props.onSelect}
           />
         ))}
       </ul>
@@ -151,10 +156,14 @@ export function SessionList(props: {
 
 function SessionItem({
   session,
-  actions
+  actions,
+  selected,
+  onSelect
 }: {
   session: ISession;
   actions: SessionActions;
+  selected: boolean;
+  onSelect: (session: ISession) => void;
 }): React.JSX.Element {
   const Icon = session.kind === 'notebook' ? notebookIcon : textEditorIcon;
   const manages = session.role === 'owner' || session.role === 'admin';
@@ -171,10 +180,22 @@ function SessionItem({
     </Button>
   );
   return (
+    // Clicking the row is a shortcut for its Details button, which is the
+    // way in for the keyboard; clicks on its other buttons do their own thing.
     <li
-      className="jp-CodeCrafter-session"
+      className={
+        selected
+          ? 'jp-CodeCrafter-session jp-mod-selected'
+          : 'jp-CodeCrafter-session'
+      }
+      aria-current={selected ? 'true' : undefined}
       data-testid="codecrafter-session"
       data-session-id={session.id}
+      onClick={event => {
+        if (!(event.target as Element).closest('button, a, input, select')) {
+          onSelect(session);
+        }
+      }}
     >
       <div className="jp-CodeCrafter-sessionHeader">
         <Icon.react tag="span" className="jp-CodeCrafter-kindIcon" />
@@ -192,6 +213,10 @@ function SessionItem({
         aria-label={`Actions for ${session.title}`}
       >
         {act('Open', () => actions.open(session))}
+        {act('Details', () => {
+          onSelect(session);
+          return Promise.resolve();
+        })}
         {act('Fork', () => actions.fork(session))}
         {manages && act('Rename', () => actions.rename(session))}
         {manages &&

@@ -9,6 +9,7 @@ import React, { useEffect, useMemo, useState } from 'react';
 import type { IUser, SessionScope } from '../models';
 import type { ICodeCrafter } from '../tokens';
 import { type IPanelMessage, SessionActions } from './actions';
+import type { PanelModel } from './model';
 import type { IPanelServices } from './services';
 import { SessionList } from './sessionlist';
 
@@ -23,10 +24,12 @@ const SCOPES: { scope: SessionScope; label: string }[] = [
 /** The signed-in view: who you are, what you can create, your session lists. */
 export function SessionsView(props: {
   services: IPanelServices;
+  /** The selection and notices shared with the details section. */
+  panel: PanelModel;
   user: IUser;
   pageSize: number;
 }): React.JSX.Element {
-  const { services } = props;
+  const { services, panel } = props;
   const [scope, setScope] = useState<SessionScope>('mine');
   const [search, setSearch] = useState('');
   const query = useDebounced(search.trim(), SEARCH_DELAY_MS);
@@ -42,11 +45,26 @@ export function SessionsView(props: {
           changed: changedScope => {
             setScope(changedScope);
             setReloadKey(key => key + 1);
+          },
+          removed: session => {
+            if (panel.selected?.id === session.id) {
+              panel.select(null);
+            }
           }
         }
       }),
-    [services]
+    [services, panel]
   );
+  // A list changed outside the lists (an invite was joined): show it reloaded.
+  const request = panel.listRequest;
+  useEffect(() => {
+    if (request !== null) {
+      if (request.scope !== null) {
+        setScope(request.scope);
+      }
+      setReloadKey(key => key + 1);
+    }
+  }, [request]);
   const label = SCOPES.find(s => s.scope === scope)?.label ?? scope;
 
   return (
@@ -98,6 +116,15 @@ export function SessionsView(props: {
             setSearch(event.target.value);
           }}
         />
+        {panel.notice !== null && (
+          <MessageBar
+            message={panel.notice}
+            testId="codecrafter-notice"
+            onDismiss={() => {
+              panel.notice = null;
+            }}
+          />
+        )}
         {message !== null && (
           <MessageBar
             message={message}
@@ -114,6 +141,10 @@ export function SessionsView(props: {
           query={query}
           pageSize={props.pageSize}
           reloadKey={reloadKey}
+          selectedId={panel.selected?.id ?? null}
+          onSelect={session => {
+            panel.select(session);
+          }}
         />
       </div>
     </div>

@@ -2,7 +2,7 @@ import { Button, InputGroup } from '@jupyterlab/ui-components';
 import React, { useId, useState } from 'react';
 
 import type { AuthManager } from '../auth';
-import { describeError } from './actions';
+import { describeError, type IPanelMessage } from './actions';
 
 type Mode = 'sign-in' | 'register';
 
@@ -10,6 +10,8 @@ type Mode = 'sign-in' | 'register';
 export function SignInView(props: {
   auth: AuthManager;
   reason: string | null;
+  /** Why to sign in now, such as an invite waiting to be joined. */
+  notice?: IPanelMessage | null;
 }): React.JSX.Element {
   const [mode, setMode] = useState<Mode>('sign-in');
   const other: Mode = mode === 'sign-in' ? 'register' : 'sign-in';
@@ -23,6 +25,15 @@ export function SignInView(props: {
           data-testid="codecrafter-signed-out-reason"
         >
           {props.reason}
+        </p>
+      )}
+      {props.notice && (
+        <p
+          className={`jp-CodeCrafter-message jp-mod-${props.notice.kind}`}
+          role="status"
+          data-testid="codecrafter-notice"
+        >
+          {props.notice.text}
         </p>
       )}
       {mode === 'sign-in' ? (
