@@ -6,6 +6,7 @@ import {
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { acceptInvite, inviteCodeOf, withoutInvite } from '../invite';
 import { ICodeCrafter, ISessionDocuments } from '../tokens';
 import { CORE_PLUGIN_ID } from '../settings';
 import { CodeCrafterPanel } from './widget';
@@ -14,7 +15,7 @@ import { CodeCrafterPanel } from './widget';
 export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-codecrafter:panel',
   description:
-    'The CodeCrafter sidebar: sign-in, session lists, session details.',
+    'The CodeCrafter sidebar: sign-in, session lists, session details; joins invite URLs.',
   autoStart: true,
   requires: [ICodeCrafter],
   optional: [
@@ -40,6 +41,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     const panel = new CodeCrafterPanel({ services });
     app.shell.add(panel, 'left', { rank: 850 });
     restorer?.add(panel, panel.id);
+    joinInviteOfUrl(app, codecrafter, panel);
     if (settingRegistry) {
       // The settings live with the core plugin, which owns the schema.
       settingRegistry
@@ -60,3 +62,34 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * Join the session of an invite URL (`/lab?codecrafter-invite=<code>`), once
+ * the layout is restored: restoring would otherwise replace the panel shown,
+ * and the command that opens sessions is registered by then.
+ */
+function joinInviteOfUrl(
+  app: JupyterFrontEnd,
+  codecrafter: ICodeCrafter,
+  panel: CodeCrafterPanel
+): void {
+  const code = inviteCodeOf(window.location.href);
+  if (code === null) {
+    return;
+  }
+  void app.restored.then(() =>
+    acceptInvite({
+      code,
+      codecrafter,
+      commands: app.commands,
+      panel: panel.model,
+      showPanel: () => {
+        app.shell.activateById(panel.id);
+      },
+      forget: () => {
+        const url = withoutInvite(window.location.href);
+        window.history.replaceState(window.history.state, '', url);
+      }
+    })
+  );
+}
