@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from .constants import (
@@ -151,6 +151,23 @@ class CodeCrafterSettings(Configurable):
     run_pids = Int(64, help="Process limit of a sandbox.").tag(config=True)
     run_output_bytes = Int(1_000_000, help="Output cap of one run, in bytes.").tag(config=True)
     run_tmpfs_mb = Int(64, help="Size of a sandbox's writable /tmp, in MiB.").tag(config=True)
+    run_cpu_time_s = Float(
+        30.0, help="CPU time of one snippet run, in seconds (apart from the wall clock)."
+    ).tag(config=True)
+    run_compile_timeout_s = Float(
+        10.0, help="Wall-clock limit of a compile step (C, C++), in seconds."
+    ).tag(config=True)
+    run_file_size_mb = Int(16, help="Largest file a run may write, in MiB.").tag(config=True)
+    run_stdin_bytes = Int(1_000_000, help="Largest stdin of a snippet run, in bytes.").tag(
+        config=True
+    )
+    language_limits = Dict(
+        value_trait=Dict(),
+        default_value={},
+        help="Per-language changes to the run_* limits, e.g. "
+        '{"javascript": {"memory_mb": 512}, "cpp": {"compile_timeout_s": 20}} (names as in a '
+        "run request's limits). A request may only lower the limits that apply to it.",
+    ).tag(config=True)
 
     max_body_bytes = Int(
         1_000_000, help="Largest JSON request body the API accepts, in bytes."
@@ -311,6 +328,10 @@ class CodeCrafterSettings(Configurable):
             pids=self.run_pids,
             output_bytes=self.run_output_bytes,
             tmpfs_mb=self.run_tmpfs_mb,
+            cpu_time_s=self.run_cpu_time_s,
+            compile_timeout_s=self.run_compile_timeout_s,
+            file_size_mb=self.run_file_size_mb,
+            stdin_bytes=self.run_stdin_bytes,
         )
 
     def resolved_jwt_secret(self) -> str:

@@ -26,6 +26,7 @@ WORKER_ALIVE_KEY_PREFIX: Final = "codecrafter:worker:"
 CACHE_KEY_PREFIX: Final = "codecrafter:cache:"
 KERNEL_STATE_KEY_PREFIX: Final = "codecrafter:kernel-state:"  # + session id
 WORKER_CONTROL_CHANNEL_PREFIX: Final = "codecrafter:worker-control:"  # + worker id
+LANGUAGES_KEY: Final = "codecrafter:languages"  # the workers' language table
 PRESENCE_KEY_PREFIX: Final = "codecrafter:presence:"  # + session id: a hash per instance
 RATE_LIMIT_KEY_PREFIX: Final = "codecrafter:ratelimit"  # counters shared by every server
 

@@ -18,6 +18,7 @@ from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
 from .errors import CodeCrafterError
 from .execution.kernels import KernelControl
+from .execution.limits import LimitPolicy
 from .execution.queue._options import QueueOptions
 from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
@@ -95,7 +96,7 @@ class Services:
             sessions,
             OutputWriter(rooms),
             instance_id=instance_id,
-            limits=settings.default_limits(),
+            limits=LimitPolicy(settings.default_limits(), settings.language_limits),
             languages=languages,
             confined=worker.confined if worker else None,
             unconfined_for_everyone=settings.dangerously_allow_unconfined_runs,

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Build the sandbox image offline: a minimal Debian root (debootstrap) with python3 and
-# ipykernel, imported into Docker. No base image is pulled, so this works on hosts that
+# ipykernel, node, gcc and g++ (the snippet languages), imported into Docker. No base image is pulled, so this works on hosts that
 # reach only a Debian package mirror.
 #
 #   CODECRAFTER_SANDBOX_IMAGE   image name (default codecrafter-sandbox:latest)
 #   CODECRAFTER_DEBIAN_MIRROR   Debian mirror (default: the one in this machine's apt sources)
 #   CODECRAFTER_DEBIAN_SUITE    Debian suite (default bookworm)
-#   CODECRAFTER_SANDBOX_PACKAGES  comma-separated packages (default: python3 and ipykernel)
-#   CODECRAFTER_REBUILD=1       rebuild even if the image exists
+#   CODECRAFTER_SANDBOX_PACKAGES  comma-separated packages (default: the languages' below)
+#   CODECRAFTER_REBUILD=1       rebuild even if the image is up to date
 #
-# Idempotent: an existing image is reused. Quiet on success; on failure the log is shown.
+# Idempotent: an image built from the same package list (its codecrafter.build label) is
+# reused; a changed list rebuilds it. Quiet on success; on failure the log is shown.
 set -euo pipefail
 
 IMAGE="${CODECRAFTER_SANDBOX_IMAGE:-codecrafter-sandbox:latest}"
@@ -17,7 +18,10 @@ SUITE="${CODECRAFTER_DEBIAN_SUITE:-bookworm}"
 # Explicit packages, no recommends. debootstrap resolves Depends but not virtual packages,
 # so the providers of the two virtual ones in ipykernel's tree are named here
 # (python3-zmq needs python3-cffi-backend-api-*, gdb's highlighter libboost-regex*-icu*).
-PACKAGES="${CODECRAFTER_SANDBOX_PACKAGES:-python3,python3-ipykernel,python3-cffi-backend,libboost-regex1.74.0,ca-certificates}"
+# The languages of worker/sandbox/languages.py: gcc needs libc6-dev (only recommended) for
+# its headers; g++ brings libstdc++'s.
+PACKAGES="${CODECRAFTER_SANDBOX_PACKAGES:-python3,python3-ipykernel,python3-cffi-backend,libboost-regex1.74.0,ca-certificates,nodejs,gcc,g++,libc6-dev}"
+BUILD_ID="$(printf '%s\n' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-16)"
 SANDBOX_UID=1000
 
 die() { echo "build-sandbox-image: $*" >&2; exit 1; }
@@ -41,7 +45,10 @@ apt_mirror() {
     fi
 }
 
-if [ "${CODECRAFTER_REBUILD:-0}" != "1" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+built_id() {
+    docker image inspect --format '{{ index .Config.Labels "codecrafter.build" }}' "$IMAGE" 2>/dev/null
+}
+if [ "${CODECRAFTER_REBUILD:-0}" != "1" ] && [ "$(built_id)" = "$BUILD_ID" ]; then
     exit 0
 fi
 PREVIOUS="$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
@@ -89,11 +96,13 @@ tar --numeric-owner -C "$ROOT" -c . | docker import \
     --change "ENV LANG=C.UTF-8" \
     --change "ENV PYTHONDONTWRITEBYTECODE=1" \
     --change 'CMD ["python3"]' \
+    --change "LABEL codecrafter.build=$BUILD_ID" \
     --message "codecrafter sandbox ($SUITE, debootstrap)" \
     - "$IMAGE" >>"$LOG" 2>&1 || fail "docker import"
 
-docker run --rm --network none "$IMAGE" python3 -c "import ipykernel" >>"$LOG" 2>&1 \
-    || fail "checking the image (import ipykernel)"
+docker run --rm --network none "$IMAGE" sh -c \
+    'python3 -c "import ipykernel" && node --version && gcc --version && g++ --version' \
+    >>"$LOG" 2>&1 || fail "checking the image (ipykernel, node, gcc, g++)"
 
 # A rebuild leaves the previous image untagged; drop it unless a container still uses it.
 if [ -n "$PREVIOUS" ]; then

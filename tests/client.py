@@ -17,6 +17,7 @@ FINAL_STATUSES = {
     "memory_exceeded",
     "output_exceeded",
     "cancelled",
+    "compile_error",
     "internal_error",
 }
 

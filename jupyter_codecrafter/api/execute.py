@@ -14,6 +14,8 @@ from .schemas.execute import (
     JobListResponse,
     JobOut,
     JobResponse,
+    LanguageOut,
+    LanguagesResponse,
 )
 
 UNCONFINED_NOTE = (
@@ -23,10 +25,10 @@ UNCONFINED_NOTE = (
 
 
 class RunHandler(CodeCrafterHandler):
-    def check_code_size(self, *texts: str) -> None:
+    def check_code_size(self, code: str) -> None:
         limit = self.services.settings.max_code_bytes
-        if any(len(text.encode()) > limit for text in texts):
-            raise PayloadTooLarge("The code or stdin is too large.", details={"max_bytes": limit})
+        if len(code.encode()) > limit:
+            raise PayloadTooLarge("The code is too large.", details={"max_bytes": limit})
 
 
 class ExecuteHandler(RunHandler):
@@ -41,7 +43,12 @@ class ExecuteHandler(RunHandler):
     async def post(self, *, user: User, body: ExecuteCellRequest) -> None:
         self.check_code_size(body.code)
         job = await self.services.execution.run_cell(
-            user, body.session_id, body.cell_id, body.code, host_access=await self.host_access()
+            user,
+            body.session_id,
+            body.cell_id,
+            body.code,
+            host_access=await self.host_access(),
+            limits=body.limits.asked() if body.limits else None,
         )
         self.reply(202, JobResponse(job=JobOut.from_record(job)))
 
@@ -56,7 +63,7 @@ class SnippetHandler(RunHandler):
         description=UNCONFINED_NOTE,
     )
     async def post(self, *, user: User, body: ExecuteSnippetRequest) -> None:
-        self.check_code_size(body.code, body.stdin)
+        self.check_code_size(body.code)
         job = await self.services.execution.run_snippet(
             user,
             body.language,
@@ -64,8 +71,23 @@ class SnippetHandler(RunHandler):
             body.stdin,
             body.session_id,
             host_access=await self.host_access(),
+            limits=body.limits.asked() if body.limits else None,
         )
         self.reply(202, JobResponse(job=JobOut.from_record(job)))
+
+
+class LanguagesHandler(CodeCrafterHandler):
+    @operation(
+        "The languages snippet runs accept",
+        responses={200: LanguagesResponse},
+        tags=("execution",),
+        description="Each with its runtime version in the sandbox and whether it can back a "
+        "notebook session's kernel.",
+    )
+    async def get(self, *, user: User) -> None:
+        table = await self.services.execution.language_table()
+        languages = [LanguageOut.model_validate(row, from_attributes=True) for row in table]
+        self.reply(200, LanguagesResponse(languages=languages))
 
 
 class JobStatusHandler(CodeCrafterHandler):
@@ -112,6 +134,7 @@ class JobHistoryHandler(CodeCrafterHandler):
 handlers = [
     (r"/execute", ExecuteHandler),
     (r"/execute/snippet", SnippetHandler),
+    (r"/execute/languages", LanguagesHandler),
     (r"/execute/status/(?P<job_id>[A-Za-z0-9_-]{1,64})", JobStatusHandler),
     (r"/execute/(?P<job_id>[A-Za-z0-9_-]{1,64})/cancel", CancelHandler),
     (r"/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})/jobs", JobHistoryHandler),

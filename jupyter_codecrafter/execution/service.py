@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from ..bus.base import Bus
-from ..errors import AlreadyFinished, BadRequest, NotFound, QueueFull, SandboxRequired
+from ..errors import (
+    AlreadyFinished,
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    QueueFull,
+    SandboxRequired,
+)
 from ..logs import current_request_id, job_event_received
 from ..paging import decode_cursor, split_page
 from ..sessions.permissions import Action, may_run_unconfined
@@ -17,6 +26,8 @@ from ..utils import new_id, utcnow
 from .control import Action as WorkerAction
 from .control import WorkerCommand, worker_channel
 from .events import JobEvent
+from .languages import LanguageInfo, announced
+from .limits import LimitPolicy
 from .ownership import KernelOwnership
 from .queue.base import JobMessage, JobQueue
 from .writer import OutputWriter
@@ -34,7 +45,7 @@ class ExecutionService:
         writer: OutputWriter,
         *,
         instance_id: str,
-        limits: Limits,
+        limits: LimitPolicy,
         languages: tuple[str, ...],
         confined: bool | None = None,
         unconfined_for_everyone: bool = False,
@@ -57,15 +68,24 @@ class ExecutionService:
         await self._queue.consume_events(self._instance_id, self._on_event)
 
     async def run_cell(
-        self, user: User, session_id: str, cell_id: str, code: str, *, host_access: bool = False
+        self,
+        user: User,
+        session_id: str,
+        cell_id: str,
+        code: str,
+        *,
+        host_access: bool = False,
+        limits: Mapping[str, Any] | None = None,
     ) -> Job:
         """Queue a cell of a notebook session for its stateful kernel. ``host_access``: Jupyter
-        itself vouches that the caller may start kernels on the host."""
+        itself vouches that the caller may start kernels on the host; ``limits`` lower the
+        run's limits."""
         session, _ = await self._sessions.authorize(user, session_id, Action.RUN)
         if session.kind is not SessionKind.NOTEBOOK:
             raise BadRequest("Cells run only in notebook sessions; use a snippet run.")
         unconfined_ok = self._check_confinement(user, host_access)
-        job = self._new_job(user, JobKind.CELL, session.language, code)
+        applied = self._limits.for_run(session.language, limits)
+        job = self._new_job(user, JobKind.CELL, session.language, code, applied)
         job = replace(job, session_id=session.id, cell_id=cell_id)
         owner = await self._kernel_owner(session.id)
         return await self._submit(job, worker_id=owner, unconfined_ok=unconfined_ok)
@@ -79,16 +99,23 @@ class ExecutionService:
         session_id: str | None = None,
         *,
         host_access: bool = False,
+        limits: Mapping[str, Any] | None = None,
     ) -> Job:
         """Queue a stateless run in a fresh sandbox."""
         if language not in self.languages:
             raise BadRequest(
                 f"Unsupported language {language!r}.", details={"languages": self.languages}
             )
+        applied = self._limits.for_run(language, limits)
+        if len(stdin.encode()) > applied.stdin_bytes:
+            raise PayloadTooLarge(
+                "The stdin is too large.", details={"max_bytes": applied.stdin_bytes}
+            )
         if session_id is not None:
             await self._sessions.authorize(user, session_id, Action.RUN)
         unconfined_ok = self._check_confinement(user, host_access)
-        job = replace(self._new_job(user, JobKind.SNIPPET, language, code), stdin=stdin)
+        job = self._new_job(user, JobKind.SNIPPET, language, code, applied)
+        job = replace(job, stdin=stdin)
         job = replace(job, session_id=session_id)
         return await self._submit(job, worker_id=None, unconfined_ok=unconfined_ok)
 
@@ -112,6 +139,10 @@ class ExecutionService:
                 raise NotFound("No such job.")
             await self._sessions.authorize(user, job.session_id, Action.VIEW)
         return job
+
+    async def language_table(self) -> list[LanguageInfo]:
+        """The languages snippet runs accept, with their versions once a worker told them."""
+        return await announced(self._bus, self.languages)
 
     async def cancel(self, user: User, job_id: str) -> Job:
         """Cancel a run (its submitter, or a writer of its session): a queued run never
@@ -144,7 +175,7 @@ class ExecutionService:
         jobs = await self._store.jobs.list(session_id=session_id, limit=limit + 1, before=before)
         return split_page(jobs, limit, lambda job: (job.queued_at, job.id))
 
-    def _new_job(self, user: User, kind: JobKind, language: str, code: str) -> Job:
+    def _new_job(self, user: User, kind: JobKind, language: str, code: str, limits: Limits) -> Job:
         return Job(
             id=new_id(),
             kind=kind,
@@ -152,7 +183,7 @@ class ExecutionService:
             language=language,
             code=code,
             queued_at=utcnow(),
-            limits=replace(self._limits),
+            limits=limits,
         )
 
     async def _submit(self, job: Job, *, worker_id: str | None, unconfined_ok: bool) -> Job:

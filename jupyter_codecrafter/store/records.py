@@ -51,6 +51,7 @@ class JobStatus(enum.StrEnum):
     MEMORY_EXCEEDED = "memory_exceeded"
     OUTPUT_EXCEEDED = "output_exceeded"
     CANCELLED = "cancelled"
+    COMPILE_ERROR = "compile_error"  # the compiler refused the program (messages in stderr)
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -124,12 +125,16 @@ class Invite:
 class Limits:
     """What a run may use. Units are in the names."""
 
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # wall clock
     memory_mb: int = 256
     cpus: float = 1.0
     pids: int = 64
     output_bytes: int = 1_000_000
     tmpfs_mb: int = 64
+    cpu_time_s: float = 30.0  # CPU time of a one-shot run (a busy loop ends here)
+    compile_timeout_s: float = 10.0  # wall clock of a compile step
+    file_size_mb: int = 16  # the largest file a run may write
+    stdin_bytes: int = 1_000_000
 
 
 @dataclass(slots=True)

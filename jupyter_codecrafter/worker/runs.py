@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..store.records import Job, JobStatus
+from ..store.records import Job, JobStatus, Limits
 from ..utils import utcnow
 from .kernels import KernelPool
 from .sandbox.base import Sandbox
@@ -41,19 +41,54 @@ async def run_cell(pool: KernelPool, job: Job, on_output: OnOutput) -> RunOutcom
     outcome = await pool.execute(
         job.session_id, job.limits, job.code, on_output=on_output, tag=job.id
     )
-    return RunOutcome(outcome.status, outcome.outputs, outcome.execution_count, outcome.error)
+    outputs = list(outcome.outputs)
+    reason = limit_reason(outcome.status, job.limits)
+    if reason is not None:  # a readable end, not a silent stop, for every collaborator
+        marker = limit_error(reason)
+        await on_output(marker)
+        outputs.append(marker)
+    return RunOutcome(outcome.status, outputs, outcome.execution_count, outcome.error)
 
 
 async def run_snippet(sandbox: Sandbox, job: Job, on_output: OnOutput) -> RunOutcome:
     result = await sandbox.run(job.language, job.code, job.stdin, job.limits)
+    stderr = result.stderr
+    reason = limit_reason(result.status, job.limits)
+    if reason is not None:  # what it printed before is kept; this says why it stopped
+        separator = "\n" if stderr and not stderr.endswith("\n") else ""
+        stderr += f"{separator}[{reason}]\n"
     outputs = [
         {"output_type": "stream", "name": name, "text": text}
-        for name, text in (("stdout", result.stdout), ("stderr", result.stderr))
+        for name, text in (("stdout", result.stdout), ("stderr", stderr))
         if text
     ]
     for output in outputs:
         await on_output(output)
     error = None
     if result.status is not JobStatus.SUCCEEDED:
-        error = f"{result.status}: exit code {result.exit_code}"
+        error = reason or f"{result.status}: exit code {result.exit_code}"
     return RunOutcome(result.status, outputs, error=error)
+
+
+def limit_reason(status: JobStatus, limits: Limits) -> str | None:
+    """Which limit stopped a run, in words; None when none did."""
+    if status is JobStatus.TIMED_OUT:
+        return (
+            f"Stopped by the time limit ({limits.timeout_s:g} s, or "
+            f"{limits.cpu_time_s:g} s of CPU time)"
+        )
+    if status is JobStatus.MEMORY_EXCEEDED:
+        return f"Stopped by the memory limit ({limits.memory_mb} MiB)"
+    if status is JobStatus.OUTPUT_EXCEEDED:
+        return f"Stopped by the output limit ({limits.output_bytes} bytes)"
+    return None
+
+
+def limit_error(reason: str) -> dict[str, Any]:
+    """An nbformat error output saying which limit stopped a cell."""
+    return {
+        "output_type": "error",
+        "ename": "LimitExceeded",
+        "evalue": reason,
+        "traceback": [reason],
+    }

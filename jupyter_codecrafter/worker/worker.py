@@ -26,6 +26,7 @@ from ..logs import current_request_id, set_request_id
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
+from .announce import announce_languages
 from .control import ControlListener, RunningJobs
 from .kernels import KernelPool
 from .liveness import Liveness
@@ -243,14 +244,15 @@ class Worker:
 
     async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(self._liveness.ttl_s / 3)
             try:
                 await self._liveness.beat()
+                await announce_languages(self._bus, self._sandbox, ttl_s=self._liveness.ttl_s)
                 await self.kernels.heartbeat()
                 await self.kernels.cull_idle()
                 await self._reap()
             except Exception:  # keep maintaining through a passing bus or Docker outage
                 log.warning("worker maintenance failed", exc_info=True)
+            await asyncio.sleep(self._liveness.ttl_s / 3)
 
     async def _reap(self) -> None:
         """Remove sandboxes of dead workers on this host. Only a bus shared by every worker

@@ -190,6 +190,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "POST /execute/snippet": signed_in(
         202, body=lambda w, r: {"language": "python", "code": "print(1)"}
     ),
+    "GET /execute/languages": signed_in(200),
     "GET /execute/status/{job_id}": owner_and_admin(
         200, 200, params=lambda w: {"job_id": w.job_id}
     ),

@@ -15,6 +15,7 @@ import pytest
 
 from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.errors import AlreadyFinished, QueueFull, SandboxRequired
+from jupyter_codecrafter.execution.limits import LimitPolicy
 from jupyter_codecrafter.execution.ownership import KernelOwnership
 from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.base import Delivery, JobMessage
@@ -44,7 +45,7 @@ class Rig:
             self.sessions,
             OutputWriter(self.rooms),
             instance_id="server-1",
-            limits=Limits(),
+            limits=LimitPolicy(Limits(), {}),
             languages=("python",),
             confined=confined,
         )

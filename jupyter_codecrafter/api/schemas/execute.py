@@ -11,11 +11,31 @@ from ...execution.control import KernelStatus
 from ...store.records import Job
 from . import CellId, Identifier, Language, Request
 
+Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class LimitsRequest(Request):
+    """Lower limits for this run (each at most the server's, per language)."""
+
+    timeout_s: Positive | None = None
+    cpu_time_s: Positive | None = None
+    memory_mb: PositiveInt | None = None
+    output_bytes: PositiveInt | None = None
+    file_size_mb: PositiveInt | None = None
+    tmpfs_mb: PositiveInt | None = None
+    pids: PositiveInt | None = None
+    compile_timeout_s: Positive | None = None
+
+    def asked(self) -> dict[str, float | int]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
 
 class ExecuteCellRequest(Request):
     session_id: Identifier
     cell_id: CellId
     code: str
+    limits: LimitsRequest | None = None
 
 
 class ExecuteSnippetRequest(Request):
@@ -23,6 +43,7 @@ class ExecuteSnippetRequest(Request):
     code: str
     stdin: str = ""
     session_id: Identifier | None = None
+    limits: LimitsRequest | None = None
 
 
 class LimitsOut(BaseModel):
@@ -32,6 +53,10 @@ class LimitsOut(BaseModel):
     pids: int
     output_bytes: int
     tmpfs_mb: int
+    cpu_time_s: float
+    compile_timeout_s: float
+    file_size_mb: int
+    stdin_bytes: int
 
 
 class JobOut(BaseModel):
@@ -103,3 +128,16 @@ class KernelOut(BaseModel):
 
 class KernelResponse(BaseModel):
     kernel: KernelOut
+
+
+class LanguageOut(BaseModel):
+    id: str
+    display_name: str
+    version: str | None = Field(
+        description="The runtime's version in the sandbox (null until a worker reported it)."
+    )
+    notebook: bool = Field(description="Whether it can back a notebook session's kernel.")
+
+
+class LanguagesResponse(BaseModel):
+    languages: list[LanguageOut]

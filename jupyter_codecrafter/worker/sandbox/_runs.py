@@ -1,31 +1,12 @@
-"""What the one-shot runs of both backends share: languages, the output cap, statuses."""
+"""What the one-shot runs of every backend share: the output cap, statuses, compile steps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
-from ...errors import ValidationFailed
-from ...store.records import JobStatus
-
-
-@dataclass(frozen=True, slots=True)
-class Language:
-    """How to run a program: the file its code goes into and the command that runs it."""
-
-    name: str
-    filename: str
-    command: tuple[str, ...]  # the program file's path is appended
-
-
-def pick_language(languages: dict[str, Language], name: str) -> Language:
-    try:
-        return languages[name]
-    except KeyError:
-        accepted = ", ".join(sorted(languages))
-        raise ValidationFailed(
-            f"Unsupported language {name!r}; this sandbox runs: {accepted}.",
-            details={"language": name, "accepted": sorted(languages)},
-        ) from None
+from ...store.records import JobStatus, Limits
+from .base import RunResult
 
 
 @dataclass(slots=True)
@@ -62,3 +43,28 @@ def run_status(
     if output.exceeded:
         return JobStatus.OUTPUT_EXCEEDED
     return JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
+
+
+def run_cpu_s(limits: Limits) -> int:
+    """The CPU-time rlimit of a one-shot run, in whole seconds (at least one)."""
+    return max(1, math.ceil(limits.cpu_time_s))
+
+
+def compile_limits(limits: Limits) -> Limits:
+    """A compile step's limits: its own time limit; compilers get at least 512 MiB."""
+    return replace(
+        limits,
+        timeout_s=limits.compile_timeout_s,
+        cpu_time_s=limits.compile_timeout_s,
+        memory_mb=max(limits.memory_mb, 512),
+    )
+
+
+def compile_failure(result: RunResult, limits: Limits) -> RunResult:
+    """A failed compile step as the run's result: ``compile_error`` with the messages."""
+    messages = (result.stdout + result.stderr).rstrip()
+    if result.status is JobStatus.TIMED_OUT:
+        messages += f"\nThe compiler ran out of time ({limits.compile_timeout_s:g} s)."
+    return RunResult(
+        JobStatus.COMPILE_ERROR, result.exit_code, "", messages + "\n", result.duration_s
+    )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ...store.records import JobStatus, Limits
+from .languages import Language
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,16 @@ class Sandbox(ABC):
 
     @property
     @abstractmethod
-    def languages(self) -> tuple[str, ...]: ...
+    def language_table(self) -> dict[str, Language]:
+        """The languages runs here accept, by id."""
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.language_table)
+
+    @abstractmethod
+    async def versions(self) -> dict[str, str]:
+        """Each language's runtime version, as this sandbox reports it (asked once)."""
 
     @abstractmethod
     async def close(self) -> None:

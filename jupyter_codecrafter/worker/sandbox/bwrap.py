@@ -22,18 +22,22 @@ CPU share, a seccomp filter.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ...store.records import Limits
+from ...errors import SandboxError
+from ...store.records import JobStatus, Limits
 from ._connection import (
     CONNECTION_FILE,
     SOCKET_NAME,
@@ -41,8 +45,9 @@ from ._connection import (
     seal_socket_dir,
     write_connection_file,
 )
-from ._runs import pick_language
+from ._runs import compile_failure, compile_limits, run_cpu_s
 from .base import RunResult
+from .languages import BINARY, Language, pick_language
 from .process import (
     KERNEL_COMMAND,
     KERNEL_NOFILE,
@@ -51,12 +56,12 @@ from .process import (
     ProcessKernel,
     ProcessSandbox,
     rlimits,
-    run_cpu_s,
     run_process,
 )
 
 MOUNT = "/k"  # the kernel's socket directory inside
 TMP = "/tmp"  # noqa: S108 - inside the sandbox: its own sized tmpfs
+BUILD_DIR = "/tmp/build"  # noqa: S108 - inside the sandbox: where a compiler writes
 SHM = "/dev/shm"  # noqa: S108 - the same
 ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -121,19 +126,67 @@ class BwrapSandbox(ProcessSandbox):
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         lang = pick_language(self._languages, language)
+        program = {lang.filename: code.encode()}
+        if lang.compile is not None:
+            compiled = await self._compile(lang, code, limits)
+            if isinstance(compiled, RunResult):
+                return compiled
+            program = {BINARY: compiled}
+        return await self._run_files(lang.run, program, stdin, limits)
+
+    async def _run_files(
+        self, command: tuple[str, ...], program: dict[str, bytes], stdin: str, limits: Limits
+    ) -> RunResult:
+        """Run ``command`` in /tmp, where ``program``'s files are (executable)."""
         uid = sandbox_uid()
-        files = {f"{TMP}/{lang.filename}": memory_file(code.encode()), **user_files(uid)}
+        files = {f"{TMP}/{name}": memory_file(data) for name, data in program.items()}
+        etc = user_files(uid)
         argv = [
             *self._sandbox_args(limits, uid),
-            *file_args(files),
+            *file_args(files, mode="0555"),
+            *file_args(etc),
             "--",
             *drop_privileges(uid),
-            *lang.command,
-            lang.filename,
+            *command,
         ]
         preexec = rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE, nproc=_nproc(limits))
-        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, tuple(files.values()))
+        fds = (*files.values(), *etc.values())
+        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, fds)
         return await run_process(launch, stdin, limits, exit_code=self.exit_code)
+
+    async def _compile(self, lang: Language, code: str, limits: Limits) -> bytes | RunResult:
+        """The compiled program, or the compile_error result. The compiler writes into a
+        directory of the host bound at /tmp/build; the binary is read back without following
+        links, and the run gets it as a file of its own tmpfs."""
+        assert lang.compile is not None
+        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=self._runtime_dir))
+        try:
+            uid = sandbox_uid()
+            _prepare_build_dir(workdir, lang.filename, code, uid)
+            result = await self._build(workdir, lang.compile, uid, compile_limits(limits))
+            if result.status is not JobStatus.SUCCEEDED:
+                return compile_failure(result, limits)
+            return read_regular_file(workdir / BINARY, limits.file_size_mb * 1024 * 1024)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
+
+    async def _build(
+        self, workdir: Path, command: tuple[str, ...], uid: int, limits: Limits
+    ) -> RunResult:
+        etc = user_files(uid)
+        # Into the build dir as the sandbox's uid: it is that uid's alone (0700).
+        enter = f'cd {BUILD_DIR} && exec "$@"'
+        argv = [
+            *self._sandbox_args(limits, uid),
+            *("--bind", str(workdir), BUILD_DIR),
+            *file_args(etc),
+            "--",
+            *drop_privileges(uid),
+            *("/bin/sh", "-c", enter, "sh", *command),
+        ]
+        preexec = rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE, nproc=_nproc(limits))
+        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, tuple(etc.values()))
+        return await run_process(launch, "", limits, exit_code=self.exit_code)
 
     def exit_code(self, returncode: int) -> int:
         # bwrap exits with 128 + N when the program was killed by signal N.
@@ -141,6 +194,24 @@ class BwrapSandbox(ProcessSandbox):
 
     def _sandbox_args(self, limits: Limits, uid: int) -> list[str]:
         return [self._bwrap, *sandbox_args(limits, uid)]
+
+
+def _prepare_build_dir(workdir: Path, filename: str, code: str, uid: int) -> None:
+    (workdir / filename).write_text(code, encoding="utf-8")
+    if os.geteuid() == 0:  # the sandbox's own uid writes the binary here
+        os.chown(workdir, uid, uid)
+
+
+def read_regular_file(path: Path, limit_bytes: int) -> bytes:
+    """A file a sandbox wrote, read without following a link it may have planted there."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise SandboxError(f"The compiler left no program ({exc.strerror}).") from exc
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SandboxError("The compiler's output is not a regular file.")
+        return file.read(limit_bytes)
 
 
 def sandbox_args(limits: Limits, uid: int) -> list[str]:
@@ -241,11 +312,9 @@ def user_files(uid: int) -> dict[str, int]:
     return {"/etc/passwd": memory_file(passwd.encode()), "/etc/group": memory_file(group.encode())}
 
 
-def file_args(files: dict[str, int]) -> list[str]:
+def file_args(files: dict[str, int], *, mode: str = "0444") -> list[str]:
     """bwrap's options copying each descriptor's content to its path, read-only."""
-    return [
-        arg for path, fd in files.items() for arg in ("--perms", "0444", "--file", str(fd), path)
-    ]
+    return [arg for path, fd in files.items() for arg in ("--perms", mode, "--file", str(fd), path)]
 
 
 def memory_file(data: bytes) -> int:

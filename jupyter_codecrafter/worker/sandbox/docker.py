@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -34,7 +35,7 @@ import requests
 from docker.types import LogConfig, Mount, Ulimit
 
 from ...errors import SandboxError
-from ...store.records import Limits
+from ...store.records import JobStatus, Limits
 from ._connection import (
     CONNECTION_FILE,
     SOCKET_NAME,
@@ -46,8 +47,9 @@ from ._connection import (
     wait_for_sockets,
     write_connection_file,
 )
-from ._runs import CappedOutput, Language, pick_language, run_status
+from ._runs import CappedOutput, compile_failure, compile_limits, run_cpu_s, run_status
 from .base import KernelSandbox, RunResult, Sandbox
+from .languages import BINARY, LANGUAGES, Language, first_line, pick_language
 
 T = TypeVar("T")
 
@@ -73,10 +75,6 @@ ENVIRONMENT = {
     "LANG": "C.UTF-8",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
-LANGUAGES = {
-    "python": Language("python", "main.py", ("python3",)),
-    "bash": Language("bash", "main.sh", ("bash",)),
-}
 _DOCKER_ERRORS = (docker.errors.DockerException, requests.RequestException)
 
 
@@ -93,8 +91,9 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise SandboxError(f"Docker failed: {exc}") from exc
 
 
-def hardening(limits: Limits, labels: dict[str, str]) -> dict[str, Any]:
-    """The container options every sandbox gets, kernel or run."""
+def hardening(limits: Limits, labels: dict[str, str], *, one_shot: bool = False) -> dict[str, Any]:
+    """The container options every sandbox gets, kernel or run (``one_shot``: a CPU-time
+    limit too; a kernel's CPU time adds up over its life, its executes time out instead)."""
     memory = f"{limits.memory_mb}m"
     return {
         "network_mode": "none",
@@ -108,7 +107,7 @@ def hardening(limits: Limits, labels: dict[str, str]) -> dict[str, Any]:
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
-        "ulimits": [Ulimit(name="nofile", soft=1024, hard=1024)],
+        "ulimits": ulimits(limits, one_shot=one_shot),
         "environment": dict(ENVIRONMENT),
         "working_dir": SANDBOX_TMP,
         "hostname": "sandbox",
@@ -116,6 +115,29 @@ def hardening(limits: Limits, labels: dict[str, str]) -> dict[str, Any]:
         "init": True,  # docker-init as PID 1: forwards SIGINT to the kernel, reaps zombies
         "auto_remove": False,  # kept until removed, so OOMKilled can be read
     }
+
+
+def ulimits(limits: Limits, *, one_shot: bool) -> list[Ulimit]:
+    file_size = limits.file_size_mb * 1024 * 1024
+    found = [
+        Ulimit(name="nofile", soft=1024, hard=1024),
+        Ulimit(name="fsize", soft=file_size, hard=file_size),
+    ]
+    if one_shot:
+        cpu_s = run_cpu_s(limits)  # SIGXCPU at the soft limit, SIGKILL at the hard one
+        found.append(Ulimit(name="cpu", soft=cpu_s, hard=cpu_s + 1))
+    return found
+
+
+def signalled(status_code: int) -> int:
+    """A container's exit code as the program's: 128 + N is "killed by signal N" (-N)."""
+    return -(status_code - 128) if 128 < status_code < 160 else status_code
+
+
+def in_mount(command: tuple[str, ...], filename: str) -> list[str]:
+    """``command`` with the program's files named by their path in the mount."""
+    local = {filename, f"./{BINARY}"}
+    return [f"{MOUNT}/{part.removeprefix('./')}" if part in local else part for part in command]
 
 
 def _remove(container: Any) -> None:
@@ -203,10 +225,31 @@ class DockerSandbox(Sandbox):
         self._client = client if client is not None else _client_from_env()
         self._runtime_dir = ensure_runtime_dir(runtime_dir)
         self._kernels: set[DockerKernel] = set()
+        self._versions: dict[str, str] | None = None
 
     @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(LANGUAGES)
+    def language_table(self) -> dict[str, Language]:
+        return dict(LANGUAGES)
+
+    async def versions(self) -> dict[str, str]:
+        """Asked of the image once, in one hardened container."""
+        if self._versions is None:
+            self._versions = await self._ask_versions()
+        return dict(self._versions)
+
+    async def _ask_versions(self) -> dict[str, str]:
+        separator = "@@codecrafter@@"
+        script = f"; echo {separator}; ".join(
+            " ".join(lang.version) + " 2>&1" for lang in LANGUAGES.values()
+        )
+        run_dir = make_kernel_dir(self._runtime_dir)
+        try:
+            _write_program(run_dir, LANGUAGES["bash"], script, "")
+            result = await self._run_in(run_dir, ["sh", f"{MOUNT}/main.sh"], Limits(timeout_s=30))
+        finally:
+            await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+        answers = result.stdout.split(separator)
+        return {lang: first_line(text) for lang, text in zip(LANGUAGES, answers, strict=False)}
 
     def _labels(self, kind: str, name: str, host_dir: Path) -> dict[str, str]:
         return {kind: name, LABEL_WORKER: self.worker_id, LABEL_DIR: str(host_dir)}
@@ -245,21 +288,38 @@ class DockerSandbox(Sandbox):
         run_dir = make_kernel_dir(self._runtime_dir)
         try:
             _write_program(run_dir, lang, code, stdin)
-            return await self._run_in(run_dir, lang, limits)
+            if lang.compile is not None:
+                compiled = await self._compile(run_dir, lang.compile, limits)
+                if compiled.status is not JobStatus.SUCCEEDED:
+                    return compile_failure(compiled, limits)
+            # stdin comes from a file so a large stdin can't deadlock against the output.
+            script = f'cd {SANDBOX_TMP} && exec "$@" < {MOUNT}/stdin'
+            command = ["sh", "-c", script, "sh", *in_mount(lang.run, lang.filename)]
+            return await self._run_in(run_dir, command, limits)
         finally:
             await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
 
-    async def _run_in(self, run_dir: Path, lang: Language, limits: Limits) -> RunResult:
-        # stdin comes from a file so a large stdin can't deadlock against the program's output.
-        script = f'exec "$@" < {MOUNT}/stdin'
-        command = ["sh", "-c", script, "sh", *lang.command, f"{MOUNT}/{lang.filename}"]
+    async def _compile(self, run_dir: Path, command: tuple[str, ...], limits: Limits) -> RunResult:
+        """Compile in a container of its own that may write the binary to the mount."""
+        os.chown(run_dir, SANDBOX_UID, SANDBOX_UID)
+        try:
+            script = f'cd {MOUNT} && exec "$@"'
+            return await self._run_in(
+                run_dir, ["sh", "-c", script, "sh", *command], compile_limits(limits), writable=True
+            )
+        finally:
+            os.chown(run_dir, os.getuid(), os.getgid())
+
+    async def _run_in(
+        self, run_dir: Path, command: list[str], limits: Limits, *, writable: bool = False
+    ) -> RunResult:
         container = await call(
             self._client.containers.create,
             self.image,
             command,
-            mounts=[Mount(MOUNT, str(run_dir), type="bind", read_only=True)],
+            mounts=[Mount(MOUNT, str(run_dir), type="bind", read_only=not writable)],
             log_config=LogConfig(type="none"),  # output is read by attach, never kept on disk
-            **hardening(limits, self._labels(LABEL_RUN, run_dir.name, run_dir)),
+            **hardening(limits, self._labels(LABEL_RUN, run_dir.name, run_dir), one_shot=True),
         )
         try:
             return await self._attach_and_wait(container, limits)
@@ -281,11 +341,14 @@ class DockerSandbox(Sandbox):
         if timed_out or output.exceeded:
             await call(_kill, container)
         await reader
-        exit_code = (await call(container.wait, timeout=30))["StatusCode"]
+        exit_code = signalled((await call(container.wait, timeout=30))["StatusCode"])
         duration_s = time.monotonic() - started
         await call(container.reload)
         oom = bool(container.attrs["State"].get("OOMKilled")) and not timed_out
-        status = run_status(exit_code, timed_out=timed_out, output=output, oom_killed=oom)
+        cpu_out = exit_code == -signal.SIGXCPU
+        status = run_status(
+            exit_code, timed_out=timed_out or cpu_out, output=output, oom_killed=oom
+        )
         return RunResult(
             status, exit_code, output.text("stdout"), output.text("stderr"), duration_s
         )

@@ -12,7 +12,7 @@ only PATH, HOME, TMPDIR and LANG, cwd a private temporary directory removed at t
 - memory: ``RLIMIT_DATA`` = ``memory_mb`` (heap and private writable mappings; an
   allocation beyond it fails, which Python reports as ``MemoryError``). ``RLIMIT_AS`` is not
   used: an idle ipykernel reserves over 600 MiB of address space it never touches.
-- file size: ``RLIMIT_FSIZE`` = ``tmpfs_mb``; open files: ``RLIMIT_NOFILE``.
+- file size: ``RLIMIT_FSIZE`` = ``file_size_mb``; open files: ``RLIMIT_NOFILE``.
 - CPU: ``RLIMIT_CPU`` on one-shot runs (a bit above the wall-clock timeout); not on kernels,
   whose CPU time adds up over their life (the per-execution timeout interrupts them instead).
 - processes: ``RLIMIT_NPROC`` counts every process of the user, so it is set to what the user
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SandboxError
-from ...store.records import Limits
+from ...store.records import JobStatus, Limits
 from ._connection import (
     CONNECTION_FILE,
     SOCKET_NAME,
@@ -51,8 +51,9 @@ from ._connection import (
     wait_for_sockets,
     write_connection_file,
 )
-from ._runs import CappedOutput, Language, pick_language, run_status
+from ._runs import CappedOutput, compile_failure, compile_limits, run_cpu_s, run_status
 from .base import KernelSandbox, RunResult, Sandbox
+from .languages import Language, first_line, on_this_host, pick_language
 
 _MIB = 1024 * 1024
 _READ_CHUNK_BYTES = 64 * 1024
@@ -61,14 +62,6 @@ RUN_NOFILE = 256
 _DRAIN_S = 2.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 KERNEL_COMMAND = (sys.executable, "-m", "ipykernel_launcher", "-f")  # + the connection file
-
-
-def _languages() -> dict[str, Language]:
-    languages = {"python": Language("python", "main.py", (sys.executable,))}
-    bash = shutil.which("bash", path=_PATH)
-    if bash:
-        languages["bash"] = Language("bash", "main.sh", (bash,))
-    return languages
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -95,11 +88,11 @@ def rlimits(
     process limit of a uid that runs nothing else (default: this user's count + ``pids``)."""
     values = {
         resource.RLIMIT_DATA: limits.memory_mb * _MIB,
-        resource.RLIMIT_FSIZE: limits.tmpfs_mb * _MIB,
+        resource.RLIMIT_FSIZE: limits.file_size_mb * _MIB,
         resource.RLIMIT_NOFILE: nofile,
     }
     if cpu_s is not None:
-        values[resource.RLIMIT_CPU] = cpu_s
+        values[resource.RLIMIT_CPU] = cpu_s  # SIGXCPU at it; the SIGKILL one second later
     if nproc is not None:
         values[resource.RLIMIT_NPROC] = nproc
     elif os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
@@ -107,7 +100,8 @@ def rlimits(
 
     def apply() -> None:
         for which, value in values.items():
-            resource.setrlimit(which, (value, value))
+            hard = value + 1 if which == resource.RLIMIT_CPU else value
+            resource.setrlimit(which, (value, hard))
 
     return apply
 
@@ -202,12 +196,20 @@ class ProcessSandbox(Sandbox):
     def __init__(self, *, runtime_dir: str | None = None, start_timeout_s: float = 60.0) -> None:
         self.start_timeout_s = start_timeout_s
         self._runtime_dir = ensure_runtime_dir(runtime_dir)
-        self._languages = _languages()
+        self._languages = on_this_host()
+        self._versions: dict[str, str] | None = None
         self._kernels: set[ProcessKernel] = set()
 
     @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(self._languages)
+    def language_table(self) -> dict[str, Language]:
+        return dict(self._languages)
+
+    async def versions(self) -> dict[str, str]:
+        if self._versions is None:
+            self._versions = {
+                lang.id: await host_version(lang.version) for lang in self._languages.values()
+            }
+        return dict(self._versions)
 
     async def start_kernel(self, limits: Limits) -> ProcessKernel:
         kernel_dir = make_kernel_dir(self._runtime_dir)
@@ -270,23 +272,23 @@ class ProcessSandbox(Sandbox):
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=self._runtime_dir))
         try:
             (workdir / lang.filename).write_text(code, encoding="utf-8")
-            launch = Launch(
-                [*lang.command, lang.filename],
-                workdir,
-                environment(workdir),
-                rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE),
-            )
-            return await run_process(launch, stdin, limits, exit_code=self.exit_code)
+            if lang.compile is not None:
+                compiled = await self._run_in(workdir, lang.compile, "", compile_limits(limits))
+                if compiled.status is not JobStatus.SUCCEEDED:
+                    return compile_failure(compiled, limits)
+            return await self._run_in(workdir, lang.run, stdin, limits)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
 
+    async def _run_in(
+        self, workdir: Path, command: tuple[str, ...], stdin: str, limits: Limits
+    ) -> RunResult:
+        preexec = rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE)
+        launch = Launch(list(command), workdir, environment(workdir), preexec)
+        return await run_process(launch, stdin, limits, exit_code=self.exit_code)
+
     async def close(self) -> None:
         await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
-
-
-def run_cpu_s(limits: Limits) -> int:
-    """RLIMIT_CPU of a one-shot run: a bit above its wall-clock limit."""
-    return int(limits.timeout_s) + 2
 
 
 async def run_process(
@@ -355,6 +357,21 @@ async def _supervise(
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
     return not done
+
+
+async def host_version(command: tuple[str, ...]) -> str:
+    """The first line a version command prints on this host ("" when it fails)."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=environment(Path("/")),
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), 10)
+    except (OSError, TimeoutError):
+        return ""
+    return first_line(output.decode(errors="replace"))
 
 
 async def _exited(pid: int) -> None:
