@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
@@ -49,9 +50,13 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
         try:
             await self.services.start()
         except StartupFailed as exc:
-            # Raised out of the event loop on purpose: Jupyter would log and carry on.
+            # Jupyter logs an extension's failure to start and serves on without it; a
+            # server without its backends must not look alive to an orchestrator. Nothing
+            # has started yet, so there is nothing to stop gracefully.
             self.log.critical("CodeCrafter cannot start: %s", exc.message)
-            raise
+            for handler in self.log.handlers:
+                handler.flush()
+            os._exit(exc.code if isinstance(exc.code, int) else 1)
 
     async def stop_extension(self) -> None:
         await self.services.stop()

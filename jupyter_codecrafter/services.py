@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,11 +173,14 @@ class Services:
         await self.rooms.stop()
         for task in list(self._tasks):
             task.cancel()
-        await self.queue.close()
-        await self.bus.close()
-        await self.housekeeping.stop()
-        await self.limiter.close()
-        await self.store.close()
+        for close in (
+            self.queue.close,
+            self.bus.close,
+            self.housekeeping.stop,
+            self.limiter.close,
+            self.store.close,
+        ):
+            await _quietly(close)
         log.info("CodeCrafter stopped (instance %s)", self.instance_id)
 
     async def ready(self) -> None:
@@ -210,6 +214,14 @@ class Services:
             if self.worker is not None:
                 metrics.kernels_running(len(self.worker.kernels))
             await asyncio.sleep(interval_s)
+
+
+async def _quietly(close: Callable[[], Awaitable[None]]) -> None:
+    """Close one backend; a backend already gone must not keep the others open."""
+    try:
+        await close()
+    except Exception as exc:  # shutting down: report and go on
+        log.warning("Closing %s failed: %s", getattr(close, "__qualname__", close), exc)
 
 
 def rooms_snapshot(rooms: RoomManager) -> metrics.RoomsSnapshot:

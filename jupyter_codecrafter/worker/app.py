@@ -10,6 +10,7 @@ non-zero. ``/metrics`` and ``/health`` are served on ``worker_metrics_port``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import cast
@@ -63,18 +64,21 @@ class CodeCrafterWorker(Application, CodeCrafterSettings):
         store = create_store(self.store_url)
         bus = create_bus(self.redis_url or None, namespace=self.namespace)
         queue = create_queue(self.broker_url, QueueOptions.from_settings(self))
+        try:
+            await self._connect(store, bus, queue)
+            worker = create_worker(self, store, queue, bus)
+            metrics.prepare(languages=worker.languages, sandboxes=[worker.sandbox_name])
+            await self._serve(worker, Probes(store, queue, bus))
+        finally:  # also after a failed start: an open store's thread would keep us alive
+            for close in (queue.close, bus.close, store.close):
+                with contextlib.suppress(Exception):
+                    await close()
+
+    async def _connect(self, store: Store, bus: Bus, queue: JobQueue) -> None:
         timeout_s = self.backend_connect_timeout_s
         await connect_with_retries("store", store.open, timeout_s=timeout_s)
         await connect_with_retries("Redis (redis_url)", bus.start, timeout_s=timeout_s)
         await connect_with_retries("broker (broker_url)", queue.start, timeout_s=timeout_s)
-        worker = create_worker(self, store, queue, bus)
-        metrics.prepare(languages=worker.languages, sandboxes=[worker.sandbox_name])
-        try:
-            await self._serve(worker, Probes(store, queue, bus))
-        finally:
-            await queue.close()
-            await bus.close()
-            await store.close()
 
     async def _serve(self, worker: Worker, probes: Probes) -> None:
         if self.burst:
