@@ -3,11 +3,13 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { IToolbarWidgetRegistry, Notification } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { type DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
 import { INotebookWidgetFactory, NotebookPanel } from '@jupyterlab/notebook';
 import { type ISignal, Signal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
 
 import { SessionWidgetController } from './controller';
 import { registerRemoteCursors } from './cursors';
@@ -72,6 +74,16 @@ export class SessionDocuments implements ISessionDocuments {
     return [...this._controllers]
       .filter(c => c.room.sessionId === sessionId)
       .map(c => c.widget);
+  }
+
+  /**
+   * Read a session's title and role again when its tab comes to the front:
+   * the server announces neither a rename nor everything that changed while
+   * the tab was away.
+   */
+  refreshShown(widget: Widget | null): void {
+    const controller = [...this._controllers].find(c => c.widget === widget);
+    void controller?.room.refresh();
   }
 
   /** Bind a document tab to its room, if it is a session document. */
@@ -208,6 +220,9 @@ export const documentsPlugin: JupyterFrontEndPlugin<ISessionDocuments> = {
       );
     }
     registerOpenCommand({ app, codecrafter, docManager, documents });
+    app.shell.currentChanged?.connect((_, { newValue }) => {
+      documents.refreshShown(newValue);
+    });
     return documents;
   }
 };
@@ -227,7 +242,10 @@ function notifyEnd(room: SessionRoom, end: RoomEnd): void {
     return;
   }
   notified.set(key, Date.now());
-  const title = `“${room.session?.title ?? 'this session'}”`;
+  // Before the room first answered, the document's name holds the title.
+  const name = PathExt.basename(room.localPath);
+  const fallback = name.slice(0, name.length - PathExt.extname(name).length);
+  const title = `“${room.session?.title ?? fallback}”`;
   Notification.warning(
     end === 'removed'
       ? `Your access to ${title} was removed`
