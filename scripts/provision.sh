@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision a Debian/Ubuntu machine (CI, a fresh box) with the services the test suites use:
-# Docker (and the sandbox image), bubblewrap, Redis and RabbitMQ. Run as root.
+# Docker (and the sandbox image), bubblewrap, Redis, RabbitMQ, Chromium, Prometheus and nginx.
+# Run as root.
 #
 # Idempotent: installed packages are not reinstalled, running services are left alone, an
 # existing sandbox image is reused; with everything up it takes a few seconds. Fails loudly.
@@ -26,6 +27,9 @@ PACKAGES=(
     "bubblewrap:bwrap"
     # The browser the frontend suites drive (through Playwright, which downloads none).
     "chromium:chromium"
+    # The operations suites: a real Prometheus and promtool, and nginx before the servers.
+    "prometheus:promtool"
+    "nginx-light:nginx"
 )
 
 say() { echo "provision: $*"; }
