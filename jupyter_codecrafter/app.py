@@ -12,6 +12,7 @@ from traitlets import Unicode, default
 from ._version import __version__
 from .api import url_table
 from .config import CodeCrafterSettings
+from .demo import seed_workspace
 from .lifecycle import StartupFailed
 from .logs import configure_package_logging, use_json
 from .services import Services
@@ -49,6 +50,7 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
     async def _start_jupyter_server_extension(self, serverapp: object) -> None:
         try:
             await self.services.start()
+            self._open_welcome_session()
         except StartupFailed as exc:
             # Jupyter logs an extension's failure to start and serves on without it; a
             # server without its backends must not look alive to an orchestrator. Nothing
@@ -57,6 +59,21 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
             for handler in self.log.handlers:
                 handler.flush()
             os._exit(exc.code if isinstance(exc.code, int) else 1)
+
+    def _open_welcome_session(self) -> None:
+        """Demo servers: JupyterLab's first layout opens the welcome session."""
+        demo = self.services.demo
+        workspaces = self._lab_workspaces_dir()
+        if demo is not None and demo.welcome is not None and workspaces is not None:
+            seed_workspace(workspaces, demo.welcome)
+
+    def _lab_workspaces_dir(self) -> Path | None:
+        manager = getattr(self.serverapp, "extension_manager", None)
+        apps = (
+            [app for group in manager.extension_apps.values() for app in group] if manager else []
+        )
+        found = [app.workspaces_dir for app in apps if getattr(app, "workspaces_dir", "")]
+        return Path(found[0]) if found else None
 
     async def stop_extension(self) -> None:
         await self.services.stop()

@@ -17,6 +17,7 @@ from .accounts.tokens import AccessTokens
 from .activity import ActivityLog, Housekeeping
 from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
+from .demo import Demo, prepare_demo
 from .errors import CodeCrafterError
 from .execution.kernels import KernelControl
 from .execution.limits import LimitPolicy
@@ -52,6 +53,7 @@ class Services:
     housekeeping: Housekeeping
     in_flight: InFlightJobs
     worker: Worker | None = None
+    demo: Demo | None = None  # the demo account, on a demo server (demo_username)
     state: str = "starting"  # then "running", "stopping"
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -125,6 +127,13 @@ class Services:
         self._prepare_metrics()
         await self._connect()
         await self.accounts.promote_admins(self.settings.admin_usernames)
+        if self.settings.demo_username:
+            self.demo = await prepare_demo(
+                self.accounts,
+                self.sessions,
+                self.settings.demo_username,
+                self.settings.demo_notebook,
+            )
         self.housekeeping.start()
         await self.rooms.start()
         await self.execution.start()

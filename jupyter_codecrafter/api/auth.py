@@ -8,7 +8,8 @@ Browsers ask for the refresh token as a cookie (``refresh_cookie``): HttpOnly, s
 script can read it, SameSite=Strict and scoped to ``/api/codecrafter/auth``. Spending it
 from the cookie needs Jupyter's XSRF token, as any cookie-authenticated request does. On a
 server whose Jupyter users are CodeCrafter accounts (``api/identity.py``), a refresh with
-neither token nor cookie signs the browser's Jupyter user in.
+neither token nor cookie signs the browser's Jupyter user in; on a demo server
+(``demo_username``, see ``demo.py``) whoever Jupyter signed in gets the demo account.
 """
 
 from __future__ import annotations
@@ -142,10 +143,15 @@ class RefreshHandler(AuthHandler):
         self.reply_tokens(200, user, tokens, cookie=body.refresh_token is None)
 
     async def _jupyter_account(self) -> User:
+        """The account of the user Jupyter signed in: their own on a server whose Jupyter
+        users are CodeCrafter accounts, the demo account on a demo server."""
         jupyter_user = self.current_user
-        if not isinstance(jupyter_user, CodeCrafterJupyterUser):
-            raise InvalidToken("No refresh token: sign in first.")
-        return await self.services.accounts.get_user(jupyter_user.user_id)
+        if isinstance(jupyter_user, CodeCrafterJupyterUser):
+            return await self.services.accounts.get_user(jupyter_user.user_id)
+        demo = self.services.demo
+        if demo is not None and jupyter_user and self.identity_provider.auth_enabled:
+            return await self.services.accounts.get_user(demo.user.id)
+        raise InvalidToken("No refresh token: sign in first.")
 
 
 class LogoutHandler(AuthHandler):
