@@ -121,6 +121,12 @@ class CodeCrafterSettings(Configurable):
         config=True
     )
 
+    runs_per_user = Int(
+        2,
+        help="Snippet runs of one user that run at once across the workers; more wait, behind "
+        "other users' runs, so nobody starves the class. 0: no cap.",
+    ).tag(config=True)
+
     queue_max_length = Int(
         DEFAULT_QUEUE_MAX_LENGTH,
         help="Jobs that may wait in the queue; beyond it runs are refused with 503.",

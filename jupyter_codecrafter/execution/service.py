@@ -196,6 +196,7 @@ class ExecutionService:
             routed_to=worker_id,
             unconfined_ok=unconfined_ok,
             request_id=current_request_id(),
+            user_id=job.user_id,
         )
         try:
             await self._queue.enqueue(message, worker_id=worker_id)

@@ -28,6 +28,7 @@ from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
 from .announce import announce_languages
 from .control import ControlListener, RunningJobs
+from .fairness import Rotations, UserSlots
 from .kernels import KernelPool
 from .liveness import Liveness
 from .runs import RunOutcome, run_cell, run_snippet
@@ -35,6 +36,10 @@ from .sandbox import choose_sandbox, create_sandbox
 from .sandbox.base import Sandbox
 
 log = logging.getLogger("jupyter_codecrafter.worker")
+
+# A snippet sent to the back of the queue a second time in a row waits this long first: the
+# queue went round without another user's run, and must not spin through the broker.
+ROTATE_PAUSE_S = 0.05
 
 
 class Worker:
@@ -49,8 +54,11 @@ class Worker:
         concurrency: int = 4,
         kernel_idle_timeout_s: float = 1800.0,
         heartbeat_ttl_s: float = DEFAULT_WORKER_HEARTBEAT_TTL_S,
+        runs_per_user: int = 0,
     ) -> None:
         self.id = worker_id or new_worker_id()
+        self._slots = UserSlots(bus, cap=runs_per_user)
+        self._rotations = Rotations()
         self._store = store
         self._queue = queue
         self._bus = bus
@@ -136,6 +144,29 @@ class Worker:
             return
         if not await self._runs_here(message, delivery.delivery_count):
             return
+        capped = message.kind == JobKind.SNIPPET and self._slots.cap > 0
+        if capped and not await self._take_slot(message):
+            return
+        try:
+            await self._start_and_run(message)
+        finally:
+            if capped:
+                await self._slots.release(message.user_id, message.job_id)
+
+    async def _take_slot(self, message: JobMessage) -> bool:
+        """A slot of the user's share, or the message goes to the back of the queue."""
+        job = await self._store.jobs.get(message.job_id)
+        if job is None or job.status.is_final:
+            return True  # nothing will run: let it through to be skipped
+        longest_s = job.limits.timeout_s + job.limits.compile_timeout_s
+        if await self._slots.acquire(job.user_id, job.id, longest_s=longest_s):
+            return True
+        if self._rotations.went_round(job.id):
+            await asyncio.sleep(ROTATE_PAUSE_S)  # only this user's runs wait: no hot loop
+        await self._queue.enqueue(message)
+        return False
+
+    async def _start_and_run(self, message: JobMessage) -> None:
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
         if job is None:
             return  # missing or already final (cancelled, or finished before a redelivery)
@@ -288,4 +319,5 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         concurrency=settings.worker_concurrency,
         kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
         heartbeat_ttl_s=settings.worker_heartbeat_ttl_s,
+        runs_per_user=settings.runs_per_user,
     )

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,14 +37,15 @@ class Rig:
     events: list[JobEvent] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
 
-    def worker(self, worker_id: str) -> Worker:
+    def worker(self, worker_id: str, **options: Any) -> Worker:
+        options.setdefault("concurrency", 2)
         worker = Worker(
             self.store,
             self.queue.peer(),
             self.bus,
             ProcessSandbox(runtime_dir=str(self.runtime_dir)),
             worker_id=worker_id,
-            concurrency=2,
+            **options,
         )
         self.workers.append(worker)
         return worker
@@ -56,13 +58,14 @@ class Rig:
         session_id: str | None = None,
         routed_to: str | None = None,
         unconfined_ok: bool = True,
+        user_id: str = "u1",
     ) -> Job:
         """Queue a job as a server would for a trusted user (the process sandbox here is
         unconfined), unless ``unconfined_ok`` is False."""
         job = Job(
             id=new_id(),
             kind=kind,
-            user_id="u1",
+            user_id=user_id,
             language="python",
             code=code,
             queued_at=utcnow(),
@@ -71,7 +74,9 @@ class Rig:
             cell_id="c1" if kind is JobKind.CELL else None,
         )
         await self.store.jobs.create(job)
-        message = JobMessage(job.id, str(kind), session_id, INSTANCE, routed_to, unconfined_ok)
+        message = JobMessage(
+            job.id, str(kind), session_id, INSTANCE, routed_to, unconfined_ok, user_id=user_id
+        )
         await self.queue.enqueue(message)
         return job
 
@@ -234,3 +239,17 @@ async def test_a_redelivered_run_is_taken_over_from_its_owner(rig: Rig) -> None:
     await worker._handle(Delivery(message, delivery_count=2))  # as the broker redelivers it
     done = await rig.finished(job.id)
     assert done.status is JobStatus.SUCCEEDED and done.worker == "w1"
+
+
+async def test_one_user_cannot_starve_another(rig: Rig) -> None:
+    """While user A has 20 snippets queued, user B's one snippet starts before most of A's
+    (each user may run one at a time here; the worker runs two)."""
+    worker = rig.worker("w1", runs_per_user=1)
+    sleepy = "import time; time.sleep(0.1)"
+    a_jobs = [await rig.submit(JobKind.SNIPPET, sleepy, user_id="a") for _ in range(20)]
+    b_job = await rig.submit(JobKind.SNIPPET, "1", user_id="b")
+    await worker.start()
+    b_done = await rig.finished(b_job.id)
+    a_done = [await rig.finished(job.id, timeout_s=60) for job in a_jobs]
+    later = [job for job in a_done if job.started_at > b_done.started_at]  # type: ignore[operator]
+    assert len(later) >= 15

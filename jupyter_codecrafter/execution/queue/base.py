@@ -42,6 +42,7 @@ class JobMessage:
     # Whether the submitter may run unconfined (see sessions.permissions.may_run_unconfined):
     # a worker whose sandbox is not confined refuses the job otherwise.
     unconfined_ok: bool = False
+    user_id: str = ""  # who submitted it (their share of the workers, see worker/fairness.py)
     request_id: str | None = None  # of the HTTP request that queued it, for the logs
 
     def encode(self) -> bytes:
