@@ -48,9 +48,7 @@ async def test_a_plain_notebook_still_runs_on_a_local_kernel(person: LabUser) ->
     page = person.page
     await page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
     await expect(page.locator(".jp-Notebook")).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(
-        timeout=TIMEOUT_MS
-    )
+    await expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=TIMEOUT_MS)
     cell = page.locator(".jp-Notebook .jp-Cell .cm-content").first
     await cell.click()
     await page.keyboard.type("print(6 * 7)")
