@@ -3,6 +3,7 @@
 - :func:`connect_with_retries`: a configured backend that does not answer yet (a container
   still starting) is retried with exponential backoff; after ``backend_connect_timeout_s``
   the process stops with a clear error and a non-zero exit (:class:`StartupFailed`).
+- :class:`InFlightRequests`: API requests being answered, finished before backends close.
 - :class:`InFlightJobs`: the runs this instance queued whose results it has not written yet.
   On SIGTERM the instance waits for them (bounded), so outputs of runs in flight still reach
   the shared notebooks before its rooms are flushed and closed.
@@ -75,6 +76,35 @@ async def connect_with_retries(
 def _log_retry(name: str, attempt: int, outcome: object) -> None:
     error = getattr(outcome, "exception", lambda: None)()
     log.warning("The %s does not answer yet (attempt %d: %s); retrying", name, attempt, error)
+
+
+class InFlightRequests:
+    """API requests being answered, so a stopping instance finishes them before it closes
+    the backends they use."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def begin(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        self._count -= 1
+        if self._count <= 0:
+            self._count = 0
+            self._idle.set()
+
+    async def finished(self, timeout_s: float) -> bool:
+        """Wait until none is in flight (at most ``timeout_s``); whether none is."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("Stopping with %d requests unanswered", self._count)
+            return False
+        return True
 
 
 class InFlightJobs(JobQueue):

@@ -26,7 +26,7 @@ from .execution.queue.base import JobQueue, create_queue
 from .execution.service import ExecutionService
 from .execution.writer import OutputWriter
 from .health import Readiness, probe, probe_workers
-from .lifecycle import InFlightJobs, connect_with_retries
+from .lifecycle import InFlightJobs, InFlightRequests, connect_with_retries
 from .ratelimit import RateLimiter, SignInLimits, rules_from_settings
 from .rooms.manager import RoomManager
 from .sessions.service import SessionService
@@ -54,6 +54,7 @@ class Services:
     in_flight: InFlightJobs
     worker: Worker | None = None
     demo: Demo | None = None  # the demo account, on a demo server (demo_username)
+    requests: InFlightRequests = field(default_factory=InFlightRequests)
     state: str = "starting"  # then "running", "stopping"
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -172,11 +173,12 @@ class Services:
         metrics.watch_rooms(lambda: rooms_snapshot(self.rooms))
 
     async def stop(self) -> None:
-        """SIGTERM: no new work; the runs queued here finish and their outputs are written
-        (bounded by shutdown_timeout_s); room clients are told to reconnect elsewhere (1012)
-        and the rooms flushed to the store; then the backends close."""
+        """SIGTERM: no new work; the runs queued here finish and their outputs are written,
+        requests being answered finish (each bounded by shutdown_timeout_s); room clients
+        are told to reconnect elsewhere (1012) and the rooms flushed; then backends close."""
         self.state = "stopping"
         await self.in_flight.drain(self.settings.shutdown_timeout_s)
+        await self.requests.finished(self.settings.shutdown_timeout_s)
         if self.worker is not None:
             await self.worker.stop()
         await self.rooms.stop()

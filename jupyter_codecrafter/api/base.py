@@ -100,7 +100,11 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
     # Requests wait while the services start; health answers at once instead.
     waits_until_ready = True
 
+    _in_flight = False
+
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
+        self.services.requests.begin()
+        self._in_flight = True
         self.request_id = new_request_id(self.request.headers.get(REQUEST_ID_HEADER))
         set_request_id(self.request_id)
         self.set_header(REQUEST_ID_HEADER, self.request_id)
@@ -110,6 +114,9 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
 
     def on_finish(self) -> None:
         super().on_finish()
+        if self._in_flight:
+            self._in_flight = False
+            self.services.requests.end()
         seconds = self.request.request_time()
         metrics.api_request(self.route, self.request.method or "GET", self.get_status(), seconds)
         set_request_id(None)

@@ -136,3 +136,27 @@ async def fetch_content(api: Api, token: str, session_id: str) -> dict[str, obje
 
 
 pytestmark = pytest.mark.timeout(180)
+
+
+async def test_a_request_in_flight_at_sigterm_is_answered(tmp_path: Path) -> None:
+    """A registration still hashing its password (the real argon2 cost) when SIGTERM
+    arrives is answered 201 before the server closes its store, and the account exists."""
+    real_hashing = {
+        "CODECRAFTER_PASSWORD_TIME_COST": "3",
+        "CODECRAFTER_PASSWORD_MEMORY_KIB": "65536",
+    }
+    server = start_server(tmp_path, real_hashing)
+    async with Api(server.api) as api:
+        await api.http.get("/health")  # a kept-alive connection: the request arrives at once
+        pending = asyncio.ensure_future(api.register(username="latecomer"))
+        await asyncio.sleep(0.05)  # the request has reached the server; hashing takes longer
+        server.proc.send_signal(signal.SIGTERM)
+        account = await pending  # asserts 201
+    assert await asyncio.to_thread(exits_within, server, 60) == 0
+    restarted = start_server(tmp_path, {})
+    with running(restarted):
+        async with Api(restarted.api) as api:
+            response = await api.http.post(
+                "/auth/login", json={"login": "latecomer", "password": account.password}
+            )
+    assert response.status_code == 200
