@@ -154,13 +154,18 @@ export class SessionRoom implements IDisposable {
     if (this._end || !this._codecrafter.auth.accessToken) {
       return;
     }
+    // A role the room announced while this request was under way is newer
+    // than the role it answers with.
+    const roleSeen = this._roleVersion;
     try {
       const { client } = this._codecrafter;
       const { session } = await client.getSession(this.sessionId);
       const kernel =
         this.kind === 'notebook' ? await client.kernel(this.sessionId) : null;
       this._session = session;
-      this._role = session.role;
+      if (roleSeen === this._roleVersion) {
+        this._role = session.role;
+      }
       this._kernel = kernel ?? this._kernel;
       this._changed.emit();
     } catch (error) {
@@ -212,6 +217,7 @@ export class SessionRoom implements IDisposable {
   private _onControl(message: IControlMessage): void {
     if (isRoleMessage(message)) {
       this._role = message.role;
+      this._roleVersion++;
       this._changed.emit();
     } else if (isKernelMessage(message)) {
       this._kernel = kernelStatusOf(message);
@@ -221,6 +227,7 @@ export class SessionRoom implements IDisposable {
       // thought), and this copy of the document differs from the room's.
       if (this.canWrite) {
         this._role = 'read';
+        this._roleVersion++;
         this._changed.emit();
         void this.refresh();
       }
@@ -281,6 +288,7 @@ export class SessionRoom implements IDisposable {
   private _provider: WebsocketProvider;
   private _ready = new PromiseDelegate<void>();
   private _session: ISession | null = null;
+  private _roleVersion = 0; // counts the roles the room announced
   private _role: SessionRole | null = null;
   private _kernel: IKernelStatus = NO_KERNEL;
   private _connection: RoomConnection = 'connecting';

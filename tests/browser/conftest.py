@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.browser.lab import LabUser
 from tests.server import JupyterServer, running, start_server
@@ -93,27 +93,43 @@ class Screenshots:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def person(
+async def people(
     browser: Browser, lab: JupyterServer, request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[LabUser]:
-    """A browser context of its own (its own cookies) with JupyterLab open."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 900})
-    user = LabUser(await context.new_page(), lab)
-    await user.open_lab()
-    yield user
-    if request.node.stash.get(FAILED_KEY, False):
-        path = tmp_path / "failure.png"
-        await user.page.screenshot(path=str(path))
-        print(f"screenshot of the failure: {path}")
-    await context.close()
+) -> AsyncIterator[Callable[[], Awaitable[LabUser]]]:
+    """Makes people, each with a browser context of their own (their own cookies) and
+    JupyterLab open; a failing test leaves a screenshot of each one's page."""
+    made: list[tuple[BrowserContext, LabUser]] = []
+
+    async def make() -> LabUser:
+        context = await browser.new_context(
+            viewport={"width": 1400, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        user = LabUser(await context.new_page(), lab)
+        await user.open_lab()
+        made.append((context, user))
+        return user
+
+    yield make
+    for index, (context, user) in enumerate(made):
+        if request.node.stash.get(FAILED_KEY, False):
+            path = tmp_path / f"failure-{index}.png"
+            await user.page.screenshot(path=str(path))
+            print(f"screenshot of the failure: {path}")
+        await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def person(people: Callable[[], Awaitable[LabUser]]) -> LabUser:
+    """One person with JupyterLab open."""
+    return await people()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     """A failing browser test's report names a screenshot of what the page showed."""
     report = yield
-    user = getattr(item, "funcargs", {}).get("person")
-    if report.failed and call.when == "call" and isinstance(user, LabUser):
+    if report.failed and call.when == "call" and "people" in getattr(item, "funcargs", {}):
         item.stash[FAILED_KEY] = True
     return report
 
