@@ -86,14 +86,15 @@ async def bystanders(room: Room) -> AsyncIterator[tuple[YClient, YClient]]:
             typing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await typing
-        ann.notebook.ycells[0]["source"] += "!"
+        ann.notebook.ycells[0]["source"].insert(0, "!")
         await bob.wait_for(lambda: bob.notebook.get() == ann.notebook.get(), timeout_s=30)
         assert (ann.close_code, bob.close_code) == (None, None)
 
 
 async def _type(client: YClient) -> None:
     while True:
-        client.notebook.ycells[1]["source"] += "."
+        source = client.notebook.ycells[1]["source"]
+        source.insert(len(source), ".")
         await asyncio.sleep(0.02)
 
 
