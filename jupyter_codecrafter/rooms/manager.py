@@ -15,17 +15,25 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal, overload
 
 from jupyter_ydoc import YNotebook, YUnicode
+from pycrdt import Doc
 
 from ..bus.base import Bus
-from ..errors import ServiceUnavailable
+from ..errors import CodeCrafterError, ServiceUnavailable
 from ..store.base import Store
 from ..store.records import SessionKind, SessionRole
 from .channel import DEFAULT_SEND_QUEUE, ClientChannel
 from .documents import Document, content_of, doc_from_state, initial_update, wrap
 from .identity import Connection, Identity
+from .livecontent import catch_up
 from .presence import PresenceBoard, PresenceWriter, Present
 from .protocol import CLOSE_PROTOCOL_ERROR, CLOSE_SERVICE_RESTART, ProtocolError
-from .replication import publish_close, publish_notice, publish_role
+from .replication import (
+    current_holders,
+    holder_ttl,
+    publish_close,
+    publish_notice,
+    publish_role,
+)
 from .room import Room, RoomSettings, RoomStats
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
@@ -208,12 +216,35 @@ class RoomManager:
                 self._idle(room)
 
     async def get_content(self, session_id: str, kind: SessionKind) -> dict[str, Any] | str:
-        """The document as an nbformat dict or text, from memory or from the store."""
+        """The live document as an nbformat dict or text: this instance's room (else the
+        store), with what other instances holding the room have and it lacks."""
         room = self._rooms.get(session_id)
-        if room is not None:
+        others = await self._other_holders(session_id)
+        if room is not None and not others:
             return content_of(room.document)
-        state = await self._store.documents.load(session_id)
-        return content_of(wrap(kind, doc_from_state(session_id, state)))
+        if room is not None:
+            doc: Doc[Any] = Doc()
+            doc.apply_update(room.doc.get_update())
+        else:
+            doc = doc_from_state(session_id, await self._store.documents.load(session_id))
+        if others:
+            await self._catch_up(session_id, doc, others)
+        return content_of(wrap(kind, doc))
+
+    async def _other_holders(self, session_id: str) -> set[str]:
+        ttl_s = holder_ttl(self._settings.resync_interval_s)
+        try:
+            holders = await current_holders(self._bus, session_id, ttl_s=ttl_s)
+        except CodeCrafterError as exc:  # the rooms work without it; reads may lag a moment
+            log.warning("Could not tell where room %s is loaded: %s", session_id, exc)
+            return set()
+        return holders - {self._instance_id}
+
+    async def _catch_up(self, session_id: str, doc: Doc[Any], holders: set[str]) -> None:
+        try:
+            await catch_up(self._bus, session_id, self._instance_id, doc, holders)
+        except CodeCrafterError as exc:
+            log.warning("Could not ask for the live content of room %s: %s", session_id, exc)
 
     def stats(self) -> list[RoomStats]:
         return [room.stats() for room in self._rooms.values()]

@@ -12,11 +12,17 @@ SYNC_REQUEST    the origin's state vector and delete set
 SYNC_REPLY      the requester's instance id, the update it lacks
 ROLE            JSON ``{"user_id", "role"}`` (role null: access removed)
 CLOSE           JSON ``{"code", "reason"}``: the session is gone
+NOTICE          JSON control message for every client of the room
+CONTENT_REQUEST a request id, the requester's state vector (see ``livecontent``)
+CONTENT_REPLY   the request id, the update the requester lacks (always sent)
 ==============  ===================================================================
 
 Pub/sub may drop messages, so every ``resync_interval_s`` each instance publishes its state
 vector and delete set; an instance that has something the requester lacks answers with
 exactly that diff, and only then. Applying a Y update twice is harmless.
+
+Each instance with the room loaded is also listed as one of its holders (a field of a hash
+in the bus, with the time it was last renewed): who must answer a content request.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import contextlib
 import enum
 import json
 import logging
+import time
 from typing import Any, Protocol
 
 from pycrdt import Doc, merge_updates
@@ -50,14 +57,43 @@ class Kind(enum.IntEnum):
     ROLE = 5
     CLOSE = 6
     NOTICE = 7  # a control message for every client of the room (e.g. the kernel's state)
+    CONTENT_REQUEST = 8
+    CONTENT_REPLY = 9
 
 
 # Marks the end of the outbox when a room unloads.
 _FLUSHED: tuple[Kind, tuple[bytes, ...]] = (Kind.CLOSE, ())
 
 
+# A hash per session: instance id -> when it last said it holds the room (time.time()).
+HOLDERS_KEY_PREFIX = "codecrafter:room-holders:"
+
+
 def room_channel(session_id: str) -> str:
     return ROOM_CHANNEL_PREFIX + session_id
+
+
+def holders_key(session_id: str) -> str:
+    return HOLDERS_KEY_PREFIX + session_id
+
+
+def holder_ttl(resync_interval_s: float) -> float:
+    """How long a holder's entry stays fresh: it is renewed every re-sync interval."""
+    return 3 * resync_interval_s
+
+
+async def current_holders(bus: Bus, session_id: str, *, ttl_s: float) -> set[str]:
+    """The instances that hold the room and renewed that within ``ttl_s``."""
+    fields = await bus.hash_get_all(holders_key(session_id))
+    now = time.time()
+    return {instance for instance, at in fields.items() if now - _float(at) <= ttl_s}
+
+
+def _float(raw: bytes) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0  # not ours: never fresh
 
 
 def encode_envelope(kind: Kind, origin: str, *parts: bytes) -> bytes:
@@ -143,13 +179,16 @@ class RoomReplica:
         self._instance_id = instance_id
         self._host = host
         self._resync_interval_s = resync_interval_s
+        self.holder_ttl_s = holder_ttl(resync_interval_s)
         self._outbox: asyncio.Queue[tuple[Kind, tuple[bytes, ...]]] = asyncio.Queue()
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Subscribe, then start publishing and re-syncing."""
+        """Subscribe, say this instance holds the room, then start publishing and
+        re-syncing."""
         await self.subscribe()
+        await self._hold()
         name = self._session_id
         self._tasks = [  # stop() relies on this order
             asyncio.create_task(self._resync_loop(), name=f"codecrafter-resync:{name}"),
@@ -172,6 +211,20 @@ class RoomReplica:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.unsubscribe()
+        await self._release()
+
+    async def _hold(self) -> None:
+        stamp = str(time.time()).encode()
+        try:
+            await self._bus.hash_set(
+                holders_key(self._session_id), self._instance_id, stamp, ttl_s=self.holder_ttl_s
+            )
+        except CodeCrafterError as exc:  # only content requests wait on it, not the room
+            log.warning("Could not list room %s as held here: %s", self._session_id, exc)
+
+    async def _release(self) -> None:
+        with contextlib.suppress(CodeCrafterError):  # it expires anyway
+            await self._bus.hash_delete(holders_key(self._session_id), self._instance_id)
 
     async def subscribe(self) -> None:
         if self._subscription is None:
@@ -199,6 +252,7 @@ class RoomReplica:
             await asyncio.sleep(self._resync_interval_s)
             self._host.prune_awareness()
             self.request_resync()
+            await self._hold()
 
     async def _publish_loop(self) -> None:
         while True:
@@ -233,27 +287,50 @@ class RoomReplica:
             )
 
     async def _dispatch(self, kind: Kind, origin: str, parts: list[bytes]) -> None:
-        host = self._host
-        if kind is Kind.UPDATE:
-            host.apply_external(parts[0])
-        elif kind is Kind.AWARENESS:
-            host.apply_remote_awareness(origin, parts[0])
-        elif kind is Kind.SYNC_REQUEST:
-            if has_news(host.doc, parts[0], parts[1]):
-                diff = host.doc.get_update(parts[0])
-                await self._publish(Kind.SYNC_REPLY, origin.encode(), diff)
-        elif kind is Kind.SYNC_REPLY:
-            if parts[0].decode() == self._instance_id:
-                host.apply_external(parts[1])
-        elif kind is Kind.ROLE:
-            payload = json.loads(parts[0])
-            role = None if payload["role"] is None else SessionRole(payload["role"])
-            await host.apply_role(str(payload["user_id"]), role)
-        elif kind is Kind.CLOSE:
-            payload = json.loads(parts[0])
-            host.closed_elsewhere(int(payload["code"]), str(payload["reason"]))
-        elif kind is Kind.NOTICE:
-            host.notify(dict(json.loads(parts[0])))
+        handlers = {
+            Kind.UPDATE: self._on_update,
+            Kind.AWARENESS: self._on_awareness,
+            Kind.SYNC_REQUEST: self._on_sync_request,
+            Kind.SYNC_REPLY: self._on_sync_reply,
+            Kind.ROLE: self._on_role,
+            Kind.CLOSE: self._on_close,
+            Kind.NOTICE: self._on_notice,
+            Kind.CONTENT_REQUEST: self._on_content_request,
+        }
+        handler = handlers.get(kind)
+        if handler is not None:  # content replies are for the requester's own subscription
+            await handler(origin, parts)
+
+    async def _on_update(self, origin: str, parts: list[bytes]) -> None:
+        self._host.apply_external(parts[0])
+
+    async def _on_awareness(self, origin: str, parts: list[bytes]) -> None:
+        self._host.apply_remote_awareness(origin, parts[0])
+
+    async def _on_sync_request(self, origin: str, parts: list[bytes]) -> None:
+        doc = self._host.doc
+        if has_news(doc, parts[0], parts[1]):
+            await self._publish(Kind.SYNC_REPLY, origin.encode(), doc.get_update(parts[0]))
+
+    async def _on_sync_reply(self, origin: str, parts: list[bytes]) -> None:
+        if parts[0].decode() == self._instance_id:
+            self._host.apply_external(parts[1])
+
+    async def _on_role(self, origin: str, parts: list[bytes]) -> None:
+        payload = json.loads(parts[0])
+        role = None if payload["role"] is None else SessionRole(payload["role"])
+        await self._host.apply_role(str(payload["user_id"]), role)
+
+    async def _on_close(self, origin: str, parts: list[bytes]) -> None:
+        payload = json.loads(parts[0])
+        self._host.closed_elsewhere(int(payload["code"]), str(payload["reason"]))
+
+    async def _on_notice(self, origin: str, parts: list[bytes]) -> None:
+        self._host.notify(dict(json.loads(parts[0])))
+
+    async def _on_content_request(self, origin: str, parts: list[bytes]) -> None:
+        request_id, state = parts[0], parts[1]
+        await self._publish(Kind.CONTENT_REPLY, request_id, self._host.doc.get_update(state))
 
 
 def _coalesced(

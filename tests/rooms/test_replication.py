@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
 
 from jupyter_codecrafter.bus.base import Bus
+from jupyter_codecrafter.rooms import livecontent
+from jupyter_codecrafter.rooms.documents import content_of
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_REMOVED
-from jupyter_codecrafter.rooms.replication import Kind, decode_envelope, room_channel
+from jupyter_codecrafter.rooms.replication import (
+    Kind,
+    decode_envelope,
+    holders_key,
+    room_channel,
+)
 from jupyter_codecrafter.rooms.room import Room
-from jupyter_codecrafter.store.base import Store
+from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import SessionKind, SessionRole
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
@@ -62,7 +73,7 @@ async def test_lost_pubsub_message_is_resynced(
     async with lost_by(room, redis_buses[0], session_id):
         ann.notebook.ycells[0]["source"].insert(1, " = 1")
     assert sources(bob.client) == ["x"]
-    content = await second.get_content(session_id, SessionKind.NOTEBOOK)
+    content = content_of(room.document)
     assert isinstance(content, dict)
     assert content["cells"][0]["source"] == "x"  # the update was lost for instance 2
 
@@ -151,3 +162,44 @@ async def test_role_changes_reach_the_other_instance(
 
     await first.set_role(session_id, "u-bob", None)
     assert await bob.client.closed() == CLOSE_REMOVED
+
+
+async def test_content_has_edits_only_another_instance_holds(
+    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join, tmp_path: Path
+) -> None:
+    """An instance without the room reads, as fork and export do, the edits a room on
+    another instance has not been able to save yet."""
+    second_store = create_store(f"sqlite:///{tmp_path / 'rooms.db'}")  # the same database
+    await second_store.open()
+    first = await make_manager(bus=redis_buses[0])
+    second = await make_manager(bus=redis_buses[1], store=second_store)
+    session_id = await new_session(store, ipynb(code_cell("c1", "x")))
+    bob = await join(second, session_id, name="bob")
+
+    await second_store.close()  # instance 2's appends now wait for the store
+    bob.notebook.ycells[0]["source"].insert(1, " = 1")
+    await bob.settle()
+    content = await first.get_content(session_id, SessionKind.NOTEBOOK)
+    await second_store.open()
+    assert isinstance(content, dict)
+    assert content["cells"][0]["source"] == "x = 1"
+    assert first.room(session_id) is None  # read without loading the room here
+
+
+async def test_content_read_survives_a_holder_that_died(
+    store: Store,
+    redis_buses: list[Bus],
+    make_manager: ManagerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An instance listed as holding the room that no longer answers delays a read briefly;
+    the read still returns the stored document."""
+    monkeypatch.setattr(livecontent, "CONTENT_TIMEOUT_S", 0.2)
+    first = await make_manager(bus=redis_buses[0])
+    session_id = await new_session(store, ipynb(code_cell("c1", "stored")))
+    stamp = str(time.time()).encode()
+    await redis_buses[1].hash_set(holders_key(session_id), "ghost", stamp, ttl_s=30)
+
+    content = await first.get_content(session_id, SessionKind.NOTEBOOK)
+    assert isinstance(content, dict)
+    assert content["cells"][0]["source"] == "stored"
