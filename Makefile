@@ -50,9 +50,17 @@ format: install
 	$(BIN)/ruff format jupyter_codecrafter tests bench
 	$(BIN)/ruff check --fix jupyter_codecrafter tests bench
 
-# Figures against a baseline measured in the same run (not part of the tests).
-bench: install
-	$(BIN)/python bench/execute_latency.py $(ARGS)
+# Figures against a baseline measured in the same run (not part of the tests):
+# `make bench` lists them, `make bench-<name> ARGS=...` runs one.
+bench:
+	@for file in bench/[a-z]*.py; do \
+		name=$$(basename $$file .py); \
+		case $$name in *_common) continue;; esac; \
+		printf '  make bench-%-22s %s\n' "$$name" "$$(sed -n '1s/^"""//p' $$file)"; \
+	done
+
+bench-%: install
+	$(BIN)/python bench/$*.py $(ARGS)
 
 # Install and start Redis, RabbitMQ and Docker, and build the sandbox image (Debian/Ubuntu, root).
 provision:
