@@ -121,6 +121,12 @@ class CodeCrafterSettings(Configurable):
         config=True
     )
 
+    warm_kernels = Int(
+        1,
+        help="Kernels each worker keeps started, ready for new notebook sessions (each serves "
+        "one session, then is destroyed). 0: start a kernel when a session first runs a cell.",
+    ).tag(config=True)
+
     runs_per_user = Int(
         2,
         help="Snippet runs of one user that run at once across the workers; more wait, behind "

@@ -34,6 +34,7 @@ from .liveness import Liveness
 from .runs import RunOutcome, run_cell, run_snippet
 from .sandbox import choose_sandbox, create_sandbox
 from .sandbox.base import Sandbox
+from .sandbox.warm import WarmSandbox
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
@@ -95,6 +96,7 @@ class Worker:
         await self._liveness.beat()
         await self._reap()
         await self._control.start()
+        self._sandbox.start()
         await self._queue.consume(self.id, self._handle, prefetch=self._concurrency)
         await self._queue.consume_dead_letters(self._dead_letter)
         self._maintenance = asyncio.create_task(self._maintain())
@@ -309,7 +311,12 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         settings.sandbox, image=settings.sandbox_image, limits=settings.default_limits()
     )
     choice.log()
-    sandbox = create_sandbox(choice.kind, image=settings.sandbox_image, worker_id=worker_id)
+    sandbox: Sandbox = create_sandbox(
+        choice.kind, image=settings.sandbox_image, worker_id=worker_id
+    )
+    if settings.warm_kernels > 0:
+        limits = settings.default_limits()
+        sandbox = WarmSandbox(sandbox, size=settings.warm_kernels, limits=limits)
     return Worker(
         store,
         queue,

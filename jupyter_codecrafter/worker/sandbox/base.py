@@ -95,6 +95,9 @@ class Sandbox(ABC):
     async def versions(self) -> dict[str, str]:
         """Each language's runtime version, as this sandbox reports it (asked once)."""
 
+    def start(self) -> None:  # noqa: B027 - optional: most backends have nothing to start
+        """Start background work, such as a warm pool (nothing by default)."""
+
     @abstractmethod
     async def close(self) -> None:
         """Stop every kernel this sandbox started."""
