@@ -124,8 +124,9 @@ def ulimits(limits: Limits, *, one_shot: bool) -> list[Ulimit]:
         Ulimit(name="fsize", soft=file_size, hard=file_size),
     ]
     if one_shot:
-        cpu_s = run_cpu_s(limits)  # SIGXCPU at the soft limit, SIGKILL at the hard one
-        found.append(Ulimit(name="cpu", soft=cpu_s, hard=cpu_s + 1))
+        # SIGXCPU at the soft limit. No hard one: its SIGKILL would read as a failure, and
+        # a program that ignores SIGXCPU is stopped by the wall clock (timed_out) instead.
+        found.append(Ulimit(name="cpu", soft=run_cpu_s(limits), hard=-1))
     return found
 
 

@@ -92,7 +92,7 @@ def rlimits(
         resource.RLIMIT_NOFILE: nofile,
     }
     if cpu_s is not None:
-        values[resource.RLIMIT_CPU] = cpu_s  # SIGXCPU at it; the SIGKILL one second later
+        values[resource.RLIMIT_CPU] = cpu_s  # SIGXCPU at it, never a SIGKILL (see apply)
     if nproc is not None:
         values[resource.RLIMIT_NPROC] = nproc
     elif os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
@@ -100,7 +100,9 @@ def rlimits(
 
     def apply() -> None:
         for which, value in values.items():
-            hard = value + 1 if which == resource.RLIMIT_CPU else value
+            # A CPU hard limit would SIGKILL a program that ignores SIGXCPU, which reads as
+            # the OOM killer's; without one, the wall clock stops it: timed_out.
+            hard = resource.RLIM_INFINITY if which == resource.RLIMIT_CPU else value
             resource.setrlimit(which, (value, hard))
 
     return apply
