@@ -3,11 +3,13 @@
 For hosts without Docker (a school server, a laptop) where ``bwrap`` (Debian's
 ``bubblewrap``) is installed. What code inside sees and can do:
 
-- files: an empty root holding only the system directories (``/usr`` and the ``/bin``,
-  ``/lib``... links), the Python installation the kernels run on and a few files of ``/etc``
-  the runtimes read, all read-only; a private ``/tmp`` (also HOME) and ``/dev/shm`` of
-  ``tmpfs_mb`` each; a minimal ``/dev`` and a ``/proc`` of its own. Not the Jupyter data,
-  config or runtime directories, the store, the server's home, nor other sandboxes.
+- files: an empty root holding only the system directories (``/usr`` without
+  ``/usr/local/etc``, and the ``/bin``, ``/lib``... links), what the Python installation the
+  kernels run on runs from (its ``bin`` and ``lib``, not its ``etc`` or ``share``) and a few
+  files of ``/etc`` the runtimes read, all read-only; a private ``/tmp`` (also HOME) and
+  ``/dev/shm`` of ``tmpfs_mb`` each; a minimal ``/dev`` and a ``/proc`` of its own. Not the
+  Jupyter data, config or runtime directories, the store, the server's home, nor other
+  sandboxes.
 - no network (a network namespace of its own), its own pid, IPC, UTS and cgroup namespaces,
   and only the environment given here.
 - an unprivileged user: when the worker runs as root, each sandbox gets a uid of its own with
@@ -72,6 +74,11 @@ ENVIRONMENT = {
 # Read by the runtimes (the dynamic loader, Debian's alternatives, the time zone).
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# What a Python installation (or virtual environment) runs from. Not its etc/, where Jupyter
+# reads the server's config (secrets, tokens), nor share/ or a pip.conf.
+RUNTIME_PARTS = ("bin", "lib", "lib64", "pyvenv.cfg")
+# Host configuration under the bound /usr: Jupyter's system config path, npm's global npmrc.
+HIDDEN_DIRS = ("/usr/local/etc",)
 # Uids of sandboxes when the worker runs as root: far from any real account.
 UID_BASE, UID_SPAN = 2_000_000_000, 100_000_000
 PROBE_TIMEOUT_S = 30.0
@@ -242,19 +249,26 @@ def sandbox_args(limits: Limits, uid: int) -> list[str]:
 def system_binds() -> list[str]:
     """/usr and the runtime's own directories read-only; the root's links to /usr as links."""
     args = ["--ro-bind", "/usr", "/usr"]
+    for hidden in filter(os.path.isdir, HIDDEN_DIRS):
+        args += ["--tmpfs", hidden, "--remount-ro", hidden]
     for name in SYSTEM_DIRS:
-        path = Path("/", name)
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
+        args += bind_as_is(Path("/", name))
     directories = runtime_dirs()
-    args += parent_dirs([*directories, "/etc/x"])
+    args += parent_dirs([*(f"{directory}/x" for directory in directories), "/etc/x"])
     for directory in directories:
-        args += ["--ro-bind", directory, directory]
+        args += [arg for name in RUNTIME_PARTS for arg in bind_as_is(Path(directory, name))]
     for name in ETC_FILES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     return args
+
+
+def bind_as_is(path: Path) -> list[str]:
+    """A link as the same link, anything else bound read-only; nothing when it is missing."""
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    if path.exists():
+        return ["--ro-bind", str(path), str(path)]
+    return []
 
 
 def parent_dirs(paths: list[str]) -> list[str]:
