@@ -9,7 +9,7 @@ each would add its own copy of the content.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from jupyter_ydoc import YNotebook, YUnicode
 from pycrdt import Doc
@@ -73,7 +73,13 @@ def doc_from_state(session_id: str, state: DocumentState) -> Doc[Any]:
     return doc
 
 
-def apply_stored(doc: Doc[Any], session_id: str, state: DocumentState) -> None:
+class UpdateTarget(Protocol):
+    """A ``Doc``, or anything that applies Y updates the same way."""
+
+    def apply_update(self, update: bytes) -> None: ...
+
+
+def apply_stored(doc: UpdateTarget, session_id: str, state: DocumentState) -> None:
     """Apply a stored snapshot and updates; one that cannot be decoded is logged and skipped,
     so a damaged row costs that edit, not the whole session."""
     updates = ([state.snapshot] if state.snapshot else []) + list(state.updates)

@@ -220,11 +220,11 @@ class RoomManager:
         store), with what other instances holding the room have and it lacks."""
         room = self._rooms.get(session_id)
         others = await self._other_holders(session_id)
-        if room is not None and not others:
+        if room is not None and not others and not room.body.sleeping:
             return content_of(room.document)
-        if room is not None:
+        if room is not None:  # a copy: reading does not wake a sleeping document
             doc: Doc[Any] = Doc()
-            doc.apply_update(room.doc.get_update())
+            doc.apply_update(room.body.full_state())
         else:
             doc = doc_from_state(session_id, await self._store.documents.load(session_id))
         if others:

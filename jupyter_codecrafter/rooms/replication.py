@@ -35,14 +35,14 @@ import logging
 import time
 from typing import Any, Protocol
 
-from pycrdt import Doc, merge_updates
+from pycrdt import merge_updates
 
 from ..bus.base import Bus, Subscription
 from ..constants import ROOM_CHANNEL_PREFIX
 from ..errors import CodeCrafterError
 from ..store.records import SessionRole
 from .protocol import ProtocolError, Reader, var_bytes, var_string
-from .yupdates import delete_set_update, has_news
+from .sleepydoc import SleepyDoc
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
 
@@ -148,13 +148,13 @@ def _json(payload: dict[str, Any]) -> bytes:
 class ReplicaHost(Protocol):
     """What the replica needs from its room."""
 
-    doc: Doc[Any]
+    body: SleepyDoc  # the room's document, asleep or not
 
     def apply_external(self, update: bytes) -> None: ...
 
     def apply_remote_awareness(self, instance_id: str, payload: bytes) -> None: ...
 
-    def prune_awareness(self) -> None: ...
+    def tick(self) -> None: ...
 
     async def apply_role(self, user_id: str, role: SessionRole | None) -> None: ...
 
@@ -244,13 +244,13 @@ class RoomReplica:
         self._outbox.put_nowait((Kind.AWARENESS, (payload,)))
 
     def request_resync(self) -> None:
-        doc = self._host.doc
-        self._outbox.put_nowait((Kind.SYNC_REQUEST, (doc.get_state(), delete_set_update(doc))))
+        body = self._host.body
+        self._outbox.put_nowait((Kind.SYNC_REQUEST, (body.state(), body.deletes())))
 
     async def _resync_loop(self) -> None:
         while True:
             await asyncio.sleep(self._resync_interval_s)
-            self._host.prune_awareness()
+            self._host.tick()
             self.request_resync()
             await self._hold()
 
@@ -308,9 +308,9 @@ class RoomReplica:
         self._host.apply_remote_awareness(origin, parts[0])
 
     async def _on_sync_request(self, origin: str, parts: list[bytes]) -> None:
-        doc = self._host.doc
-        if has_news(doc, parts[0], parts[1]):
-            await self._publish(Kind.SYNC_REPLY, origin.encode(), doc.get_update(parts[0]))
+        body = self._host.body
+        if body.has_news(parts[0], parts[1]):
+            await self._publish(Kind.SYNC_REPLY, origin.encode(), body.diff(parts[0]))
 
     async def _on_sync_reply(self, origin: str, parts: list[bytes]) -> None:
         if parts[0].decode() == self._instance_id:
@@ -330,7 +330,7 @@ class RoomReplica:
 
     async def _on_content_request(self, origin: str, parts: list[bytes]) -> None:
         request_id, state = parts[0], parts[1]
-        await self._publish(Kind.CONTENT_REPLY, request_id, self._host.doc.get_update(state))
+        await self._publish(Kind.CONTENT_REPLY, request_id, self._host.body.diff(state))
 
 
 def _coalesced(

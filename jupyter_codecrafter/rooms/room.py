@@ -8,6 +8,9 @@ which knows where it came from:
 - another instance or the store: sent to every client only (its origin stored it).
 
 Readers receive everything; their document updates are dropped on their own connection.
+
+The document sleeps (see ``sleepydoc``) once loaded, and again after a re-sync interval in
+which nothing changed it and no server edit held it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_ydoc import YNotebook, YUnicode
 from pycrdt import Doc, TransactionEvent
 
 from .. import metrics
@@ -46,7 +50,8 @@ from .protocol import (
     encode_update,
 )
 from .replication import RoomReplica
-from .yupdates import is_noop
+from .sleepydoc import SleepyDoc
+from .yupdates import is_noop_for
 
 log = logging.getLogger("jupyter_codecrafter.rooms")
 
@@ -69,6 +74,7 @@ class RoomStats:
     connections: int
     doc_size_bytes: int  # length of the document's full state as one update
     updates_since_snapshot: int
+    awake: bool = True  # whether the document is loaded, not only its encoding
 
 
 class Room:
@@ -86,8 +92,9 @@ class Room:
     ) -> None:
         self.session_id = session_id
         self.kind = kind
-        self.doc: Doc[Any] = Doc()
-        self.document = wrap(kind, self.doc)
+        self.body = SleepyDoc(self._on_transaction)
+        self._document: YNotebook | YUnicode | None = None
+        self._changed = False  # since the last tick
         self.awareness = AwarenessRegistry()
         self.channels: set[ClientChannel] = set()
         self.leases = 0  # edits in progress
@@ -101,7 +108,7 @@ class Room:
             session_id,
             compact_every=settings.compact_every,
             absorb=self._absorb,
-            snapshot=self.doc.get_update,
+            snapshot=self.body.full_state,
         )
         self.replica = RoomReplica(
             bus,
@@ -110,11 +117,23 @@ class Room:
             self,
             resync_interval_s=settings.resync_interval_s,
         )
-        self._observer = self.doc.observe(self._on_transaction)
 
     @property
     def idle(self) -> bool:
         return not self.channels and self.leases == 0
+
+    @property
+    def doc(self) -> Doc[Any]:
+        """The live Y document (woken if it sleeps)."""
+        return self.body.doc
+
+    @property
+    def document(self) -> YNotebook | YUnicode:
+        """The jupyter-ydoc document over :attr:`doc` (woken if it sleeps)."""
+        doc = self.body.doc
+        if self._document is None or self._document.ydoc is not doc:
+            self._document = wrap(self.kind, doc)
+        return self._document
 
     async def open(self) -> None:
         """Subscribe first, then load: nothing published meanwhile is missed."""
@@ -126,12 +145,26 @@ class Room:
             raise
         self.persistence.start()
         self.replica.request_resync()
+        self._sleep()
 
     async def shutdown(self, *, persist: bool) -> None:
         self.cancel_idle_timer()
         await self.replica.stop(flush=persist)
         await self.persistence.stop(persist=persist)
-        self.doc.unobserve(self._observer)
+        self._document = None
+        self.body.close()
+
+    def tick(self) -> None:
+        """Every re-sync interval: forget stale awareness, and let the document sleep if
+        nothing changed it since the last tick."""
+        self.prune_awareness()
+        if not self._changed and self.leases == 0:
+            self._sleep()
+        self._changed = False
+
+    def _sleep(self) -> None:
+        self._document = None
+        self.body.sleep()
 
     def cancel_idle_timer(self) -> None:
         timer, self.idle_timer = self.idle_timer, None
@@ -142,8 +175,9 @@ class Room:
         return RoomStats(
             session_id=self.session_id,
             connections=len(self.channels),
-            doc_size_bytes=len(self.doc.get_update()),
+            doc_size_bytes=len(self.body.full_state()),
             updates_since_snapshot=self.persistence.updates_since_snapshot,
+            awake=not self.body.sleeping,
         )
 
     # Connections
@@ -152,7 +186,7 @@ class Room:
         """Start a client's sync: our state vector, then who is here."""
         self.channels.add(channel)
         self.cancel_idle_timer()
-        channel.enqueue(encode_sync_step1(self.doc.get_state()))
+        channel.enqueue(encode_sync_step1(self.body.state()))
         present = self.awareness.encode_present()
         if present is not None:
             channel.enqueue(encode_awareness(present))
@@ -203,19 +237,19 @@ class Room:
             if channel.can_write and not could_write:
                 # Ask for what the client has and we lack: edits made after one of its
                 # dropped updates depend on it and would otherwise never integrate.
-                channel.enqueue(encode_sync_step1(self.doc.get_state()))
+                channel.enqueue(encode_sync_step1(self.body.state()))
 
     # Document changes
 
     def _update_for(self, state: bytes) -> bytes:
         try:
-            return self.doc.get_update(state)
+            return self.body.diff(state)
         except ValueError as exc:
             raise ProtocolError("undecodable state vector") from exc
 
     def _client_update(self, channel: ClientChannel, update: bytes) -> None:
         if not channel.can_write:
-            if not is_noop(update, self.doc):
+            if not is_noop_for(update, self.body.state(), self.body.deletes()):
                 log.debug("Dropped an update from reader %s", channel.identity.user_id)
                 channel.notify_read_only()
             return
@@ -223,7 +257,7 @@ class Room:
             return
         self._source = (_Source.CLIENT, channel)
         try:
-            self.doc.apply_update(update)
+            self.body.apply_update(update)
         except ValueError as exc:
             raise ProtocolError("undecodable update") from exc
         finally:
@@ -233,7 +267,7 @@ class Room:
         """Apply an update from another instance (not stored again, not republished)."""
         self._source = (_Source.EXTERNAL, None)
         try:
-            self.doc.apply_update(update)
+            self.body.apply_update(update)
         except ValueError:
             log.warning("Ignoring an undecodable update for room %s", self.session_id)
         finally:
@@ -242,7 +276,7 @@ class Room:
     def _absorb(self, state: DocumentState) -> None:
         self._source = (_Source.EXTERNAL, None)
         try:
-            apply_stored(self.doc, self.session_id, state)
+            apply_stored(self.body, self.session_id, state)
         finally:
             self._source = None
 
@@ -250,6 +284,7 @@ class Room:
         update = event.update
         if update == EMPTY_UPDATE:
             return
+        self._changed = True
         # No source set: the server's own edit through RoomManager.edit().
         source, sender = self._source or (None, None)
         self._broadcast(encode_update(update), skip=sender)

@@ -54,11 +54,6 @@ def delete_set_update(doc: Doc[Any]) -> bytes:
     return doc.get_update(doc.get_state())
 
 
-def doc_delete_set(doc: Doc[Any]) -> DeleteSet:
-    ranges = decode_delete_set(delete_set_update(doc))
-    return ranges or {}
-
-
 def covers(outer: DeleteSet, inner: DeleteSet) -> bool:
     """Whether every deleted range of ``inner`` is deleted in ``outer`` too."""
     for client, spans in inner.items():
@@ -80,21 +75,42 @@ def is_noop(update: bytes, doc: Doc[Any]) -> bool:
     A client answering our sync step 1 sends its whole delete set even when it has nothing
     new; that is normal Yjs behaviour, not an edit. A malformed update is not a no-op.
     """
+    return is_noop_for(update, doc.get_state(), delete_set_update(doc))
+
+
+def is_noop_for(update: bytes, state: bytes, deletes: bytes) -> bool:
+    """:func:`is_noop` for a document known by its state vector and delete set update."""
     try:
-        missing = get_update(update, doc.get_state())
+        missing = get_update(update, state)
         ranges = decode_delete_set(missing)
+        ours = decode_delete_set(deletes) or {}
     except (ValueError, ProtocolError):
         return False
-    return ranges is not None and covers(doc_delete_set(doc), ranges)
+    return ranges is not None and covers(ours, ranges)
 
 
 def has_news(doc: Doc[Any], their_state: bytes, their_deletes: bytes) -> bool:
     """Whether ``doc`` has structs or deletions a peer with this state lacks."""
+    return has_news_for(doc.get_state(), delete_set_update(doc), their_state, their_deletes)
+
+
+def has_news_for(state: bytes, deletes: bytes, their_state: bytes, their_deletes: bytes) -> bool:
+    """:func:`has_news` for a document known by its state vector and delete set update."""
     try:
         theirs = decode_state_vector(their_state)
         their_ranges = decode_delete_set(their_deletes) or {}
     except ProtocolError:
         return False
-    return ahead(decode_state_vector(doc.get_state()), theirs) or not covers(
-        their_ranges, doc_delete_set(doc)
-    )
+    ours = decode_delete_set(deletes) or {}
+    return ahead(decode_state_vector(state), theirs) or not covers(their_ranges, ours)
+
+
+def unintegrated(update: bytes, doc: Doc[Any]) -> bool:
+    """Whether part of ``update``, already applied to ``doc``, still waits there for an
+    update it depends on (Yjs keeps such structs and deletions pending)."""
+    state = doc.get_state()
+    ranges = decode_delete_set(get_update(update, state))
+    if ranges is None:
+        return True  # structs the document could not integrate
+    clocks = decode_state_vector(state)
+    return any(end > clocks.get(client, 0) for client, spans in ranges.items() for _, end in spans)
