@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from jupyter_codecrafter.worker.sandbox.cgroups import memory_root
 from tests.client import Account, Api, assert_error
 from tests.server import JupyterServer, running, start_server
 
@@ -278,7 +279,6 @@ async def test_shared_memory_bomb_is_memory_exceeded(
     student: Student, request: pytest.FixtureRequest
 ) -> None:
     """Memory in a shared mapping counts too: 256 MiB under a 96 MiB limit is stopped."""
-    known_defect(request, student, "bwrap", "no memory cgroup: RLIMIT_DATA skips shared maps")
     job = await student.snippet("python", SHARED_MEMORY_BOMB)
     assert job["status"] == "memory_exceeded", job
     assert "touched" not in job.stream()
@@ -301,11 +301,12 @@ int main(void) {
 
 
 async def test_c_program_allocating_in_a_loop_is_stopped(student: Student) -> None:
-    """malloc in a loop ends at the memory limit: killed (Docker's cgroup) or refused memory
-    (bwrap's rlimit, which the program sees as malloc returning NULL); output kept."""
+    """malloc in a loop ends at the memory limit: killed by the sandbox's memory cgroup
+    (Docker's, or bwrap's when the worker may make cgroups), else refused memory (bwrap's
+    rlimit, which the program sees as malloc returning NULL); output kept."""
     job = await student.snippet("c", C_MALLOC_LOOP)
     assert job.stream() == "allocating\n"
-    if student.backend.name == "docker":
+    if student.backend.name == "docker" or memory_root() is not None:
         assert job["status"] == "memory_exceeded" and stopped_by(job, "memory"), job
     else:
         assert job["status"] == "failed" and job.stream("stderr") == "malloc failed\n", job

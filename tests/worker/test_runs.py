@@ -14,6 +14,7 @@ import pytest
 from jupyter_codecrafter.errors import ValidationFailed
 from jupyter_codecrafter.store.records import JobStatus, Limits
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
+from jupyter_codecrafter.worker.sandbox.cgroups import memory_root
 from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
 from tests.worker.conftest import LIMITS, leftover_containers
 
@@ -201,3 +202,30 @@ async def test_environment_is_only_what_is_passed(
     names = set(ast.literal_eval(result.stdout))
     assert "CODECRAFTER_TEST_SECRET" not in names
     assert {"HOME", "PATH", "LANG"} <= names
+
+
+SHARED_MEMORY_BOMB = """
+import mmap
+chunk = 16 * 2**20
+maps = []
+for _ in range(16):
+    maps.append(mmap.mmap(-1, chunk, flags=mmap.MAP_SHARED))
+    for i in range(0, chunk, 4096):
+        maps[-1][i] = 1
+print("touched 256 MiB")
+"""
+
+
+async def test_shared_memory_counts_against_the_limit(confined_sandbox: Sandbox) -> None:
+    """256 MiB of shared memory under a 96 MiB limit is stopped (a memory cgroup counts it,
+    where a per-process rlimit would not), and the sandbox's cgroup is gone afterwards."""
+    before = _codecrafter_cgroups()
+    result = await confined_sandbox.run("python", SHARED_MEMORY_BOMB, "", limits(memory_mb=96))
+    assert result.status == JobStatus.MEMORY_EXCEEDED
+    assert "touched" not in result.stdout
+    assert _codecrafter_cgroups() == before
+
+
+def _codecrafter_cgroups() -> set[str]:
+    root = memory_root()
+    return {entry.name for entry in root.iterdir() if entry.is_dir()} if root else set()

@@ -17,24 +17,25 @@ For hosts without Docker (a school server, a laptop) where ``bwrap`` (Debian's
   other user, it runs as that user inside a user namespace.
 - the rlimits of the process backend; everything it started dies with it
   (``--die-with-parent`` and its pid namespace), so nothing outlives a run.
+- memory: when the worker runs as root, a memory cgroup per sandbox (``cgroups.py``) counts
+  all of it, shared memory and tmpfs included; otherwise RLIMIT_DATA per process only.
 
-Not enforced here (Docker does it): a memory cgroup (memory is RLIMIT_DATA per process), a
-CPU share, a seccomp filter.
+Not enforced here (Docker does it): a CPU share, a seccomp filter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
-import secrets
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,19 @@ from ._connection import (
 )
 from ._runs import compile_failure, compile_limits, run_cpu_s
 from .base import RunResult
+from .bwrap_args import (
+    BUILD_DIR,
+    ENVIRONMENT,
+    MOUNT,
+    TMP,
+    drop_privileges,
+    file_args,
+    memory_file,
+    sandbox_args,
+    sandbox_uid,
+    user_files,
+)
+from .cgroups import MemoryCgroup, memory_root
 from .languages import BINARY, Language, pick_language
 from .process import (
     KERNEL_COMMAND,
@@ -61,26 +75,6 @@ from .process import (
     run_process,
 )
 
-MOUNT = "/k"  # the kernel's socket directory inside
-TMP = "/tmp"  # noqa: S108 - inside the sandbox: its own sized tmpfs
-BUILD_DIR = "/tmp/build"  # noqa: S108 - inside the sandbox: where a compiler writes
-SHM = "/dev/shm"  # noqa: S108 - the same
-ENVIRONMENT = {
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "HOME": TMP,
-    "TMPDIR": TMP,
-    "LANG": "C.UTF-8",
-}
-# Read by the runtimes (the dynamic loader, Debian's alternatives, the time zone).
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
-SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
-# What a Python installation (or virtual environment) runs from. Not its etc/, where Jupyter
-# reads the server's config (secrets, tokens), nor share/ or a pip.conf.
-RUNTIME_PARTS = ("bin", "lib", "lib64", "pyvenv.cfg")
-# Host configuration under the bound /usr: Jupyter's system config path, npm's global npmrc.
-HIDDEN_DIRS = ("/usr/local/etc",)
-# Uids of sandboxes when the worker runs as root: far from any real account.
-UID_BASE, UID_SPAN = 2_000_000_000, 100_000_000
 PROBE_TIMEOUT_S = 30.0
 
 
@@ -90,6 +84,22 @@ class BwrapKernel(ProcessKernel):
     def _sockets_bound(self) -> None:
         # From now on the sandbox cannot swap a socket for a link the host would follow.
         seal_socket_dir(self._dir / "s")
+
+    async def was_oom_killed(self) -> bool:
+        cgroup = self._cgroups.get(self.id)
+        return await super().was_oom_killed() or (cgroup is not None and cgroup.oom_killed())
+
+    async def stop(self) -> None:
+        await super().stop()
+        cgroup = self._cgroups.pop(self.id, None)
+        if cgroup is not None:
+            await asyncio.to_thread(cgroup.remove)
+
+    @property
+    def _cgroups(self) -> dict[str, MemoryCgroup]:
+        """The memory cgroups of the sandbox's kernels, by kernel id."""
+        assert isinstance(self._sandbox, BwrapSandbox)
+        return self._sandbox.kernel_cgroups
 
     async def interrupt(self) -> None:
         # SIGINT to bwrap would end the sandbox: it goes to the kernel, pid 2 inside.
@@ -109,6 +119,8 @@ class BwrapSandbox(ProcessSandbox):
     def __init__(self, *, runtime_dir: str | None = None, start_timeout_s: float = 60.0) -> None:
         super().__init__(runtime_dir=runtime_dir, start_timeout_s=start_timeout_s)
         self._bwrap = shutil.which("bwrap") or "bwrap"
+        self._memory_root = memory_root()  # None: rlimits only (not root, no controller)
+        self.kernel_cgroups: dict[str, MemoryCgroup] = {}  # by kernel id
 
     def _prepare_kernel(self, kernel_dir: Path, limits: Limits) -> tuple[dict[str, Any], Launch]:
         uid = sandbox_uid()
@@ -129,7 +141,13 @@ class BwrapSandbox(ProcessSandbox):
             *("/bin/sh", "-c", start, "sh", *KERNEL_COMMAND),
         ]
         preexec = rlimits(limits, cpu_s=None, nofile=KERNEL_NOFILE, nproc=_nproc(limits))
-        return info, Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, tuple(files.values()))
+        cgroup = self._new_cgroup(limits)
+        if cgroup is not None:
+            self.kernel_cgroups[kernel_dir.name] = cgroup
+        launch = Launch(
+            argv, Path("/"), dict(ENVIRONMENT), joined(preexec, cgroup), tuple(files.values())
+        )
+        return info, launch
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         lang = pick_language(self._languages, language)
@@ -156,10 +174,30 @@ class BwrapSandbox(ProcessSandbox):
             *drop_privileges(uid),
             *command,
         ]
+        return await self._one_shot(argv, stdin, limits, (*files.values(), *etc.values()))
+
+    async def _one_shot(
+        self, argv: list[str], stdin: str, limits: Limits, fds: tuple[int, ...]
+    ) -> RunResult:
+        """Run one sandbox to its end, in a memory cgroup of its own when there are any."""
         preexec = rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE, nproc=_nproc(limits))
-        fds = (*files.values(), *etc.values())
-        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, fds)
-        return await run_process(launch, stdin, limits, exit_code=self.exit_code)
+        cgroup = self._new_cgroup(limits)
+        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), joined(preexec, cgroup), fds)
+        try:
+            result = await run_process(launch, stdin, limits, exit_code=self.exit_code)
+        finally:
+            oom = cgroup is not None and cgroup.oom_killed()
+            if cgroup is not None:
+                await asyncio.to_thread(cgroup.remove)
+        return _with_oom(result) if oom else result
+
+    def _new_cgroup(self, limits: Limits) -> MemoryCgroup | None:
+        if self._memory_root is None:
+            return None
+        try:
+            return MemoryCgroup(self._memory_root, limits.memory_mb)  # tmpfs counts, as in Docker
+        except OSError as exc:
+            raise SandboxError(f"Could not make a memory cgroup: {exc}") from exc
 
     async def _compile(self, lang: Language, code: str, limits: Limits) -> bytes | RunResult:
         """The compiled program, or the compile_error result. The compiler writes into a
@@ -191,9 +229,7 @@ class BwrapSandbox(ProcessSandbox):
             *drop_privileges(uid),
             *("/bin/sh", "-c", enter, "sh", *command),
         ]
-        preexec = rlimits(limits, cpu_s=run_cpu_s(limits), nofile=RUN_NOFILE, nproc=_nproc(limits))
-        launch = Launch(argv, Path("/"), dict(ENVIRONMENT), preexec, tuple(etc.values()))
-        return await run_process(launch, "", limits, exit_code=self.exit_code)
+        return await self._one_shot(argv, "", limits, tuple(etc.values()))
 
     def exit_code(self, returncode: int) -> int:
         # bwrap exits with 128 + N when the program was killed by signal N.
@@ -221,122 +257,29 @@ def read_regular_file(path: Path, limit_bytes: int) -> bytes:
         return file.read(limit_bytes)
 
 
-def sandbox_args(limits: Limits, uid: int) -> list[str]:
-    """bwrap's options for one sandbox: what it sees, and its namespaces."""
-    size = str(limits.tmpfs_mb * 1024 * 1024)
-    return [
-        # The tmpfs first: a runtime directory under /tmp (a venv in a clone there) is bound
-        # on top of it, not hidden by it.
-        *("--proc", "/proc", "--dev", "/dev"),
-        *("--perms", "1777", "--size", size, "--tmpfs", TMP),
-        *("--perms", "1777", "--size", size, "--tmpfs", SHM),
-        *system_binds(),
-        *(
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-        ),
-        *user_namespace(uid),
-        *("--hostname", "sandbox", "--die-with-parent", "--new-session"),
-        "--clearenv",
-        *(arg for name, value in ENVIRONMENT.items() for arg in ("--setenv", name, value)),
-        *("--chdir", TMP),
-    ]
+def joined(preexec: Callable[[], None], cgroup: MemoryCgroup | None) -> Callable[[], None]:
+    """The limits, then the cgroup, in the child before it execs."""
+    if cgroup is None:
+        return preexec
+
+    def apply() -> None:
+        preexec()
+        cgroup.join()
+
+    return apply
 
 
-def system_binds() -> list[str]:
-    """/usr and the runtime's own directories read-only; the root's links to /usr as links."""
-    args = ["--ro-bind", "/usr", "/usr"]
-    for hidden in filter(os.path.isdir, HIDDEN_DIRS):
-        args += ["--tmpfs", hidden, "--remount-ro", hidden]
-    for name in SYSTEM_DIRS:
-        args += bind_as_is(Path("/", name))
-    directories = runtime_dirs()
-    args += parent_dirs([*(f"{directory}/x" for directory in directories), "/etc/x"])
-    for directory in directories:
-        args += [arg for name in RUNTIME_PARTS for arg in bind_as_is(Path(directory, name))]
-    for name in ETC_FILES:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return args
-
-
-def bind_as_is(path: Path) -> list[str]:
-    """A link as the same link, anything else bound read-only; nothing when it is missing."""
-    if path.is_symlink():
-        return ["--symlink", os.readlink(path), str(path)]
-    if path.exists():
-        return ["--ro-bind", str(path), str(path)]
-    return []
-
-
-def parent_dirs(paths: list[str]) -> list[str]:
-    """Create the directories above ``paths`` world-readable (bwrap would make them 0700, so
-    the sandbox user could not reach what is bound below)."""
-    made = {Path("/"), Path(TMP), Path("/dev")}  # by bwrap, or by the options before
-    parents = {str(parent) for path in paths for parent in Path(path).parents if parent not in made}
-    return [arg for parent in sorted(parents) for arg in ("--perms", "0755", "--dir", parent)]
-
-
-def runtime_dirs() -> list[str]:
-    """The Python installation (and virtual environment) kernels run on, when outside /usr."""
-    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    inside_usr = {path for path in found if Path(path).is_relative_to("/usr")}
-    return sorted(path for path in found - inside_usr if Path(path).is_dir())
-
-
-def user_namespace(uid: int) -> list[str]:
-    """As root: no user namespace (``drop_privileges`` switches to ``uid`` instead), so the
-    uid is a real, unprivileged one; any other user can only map itself in a namespace."""
-    if os.geteuid() == 0:
-        return ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    return ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
-
-
-def drop_privileges(uid: int) -> list[str]:
-    """The command prefix that becomes ``uid`` for good (as root; nothing to drop otherwise)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-    return [
-        setpriv,
-        *("--reuid", str(uid), "--regid", str(uid), "--clear-groups"),
-        *("--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all", "--"),
-    ]
-
-
-def sandbox_uid() -> int:
-    """A fresh uid per sandbox as root (a collision only merges two process counts); the
-    sandbox's view of the worker's own uid otherwise."""
-    if os.geteuid() == 0:
-        return UID_BASE + secrets.randbelow(UID_SPAN)
-    return 1000
+def _with_oom(result: RunResult) -> RunResult:
+    """A run the cgroup killed for memory ended memory_exceeded, whatever it exited with,
+    unless our own time or output limit stopped it first."""
+    if result.status in (JobStatus.TIMED_OUT, JobStatus.OUTPUT_EXCEEDED):
+        return result
+    return dataclasses.replace(result, status=JobStatus.MEMORY_EXCEEDED)
 
 
 def _nproc(limits: Limits) -> int | None:
     # A fresh uid runs nothing else; as another user the process backend's count applies.
     return limits.pids if os.geteuid() == 0 else None
-
-
-def user_files(uid: int) -> dict[str, int]:
-    """/etc/passwd and /etc/group naming the sandbox user, for tools that look it up."""
-    passwd = f"root:x:0:0::/nonexistent:/usr/sbin/nologin\nsandbox:x:{uid}:{uid}::{TMP}:/bin/sh\n"
-    group = f"root:x:0:\nsandbox:x:{uid}:\n"
-    return {"/etc/passwd": memory_file(passwd.encode()), "/etc/group": memory_file(group.encode())}
-
-
-def file_args(files: dict[str, int], *, mode: str = "0444") -> list[str]:
-    """bwrap's options copying each descriptor's content to its path, read-only."""
-    return [arg for path, fd in files.items() for arg in ("--perms", mode, "--file", str(fd), path)]
-
-
-def memory_file(data: bytes) -> int:
-    """A descriptor of an anonymous file holding ``data``, at its start (for ``--file``)."""
-    fd = os.memfd_create("codecrafter", os.MFD_CLOEXEC)  # the child gets it through pass_fds
-    os.write(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
 
 
 def _sandboxed_child(bwrap_pid: int) -> int | None:
