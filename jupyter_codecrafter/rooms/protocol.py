@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pycrdt import merge_updates
+
 MESSAGE_SYNC: Final = 0
 MESSAGE_AWARENESS: Final = 1
 MESSAGE_AUTH: Final = 2
@@ -218,3 +220,28 @@ def encode_awareness(payload: bytes) -> bytes:
 def encode_control(payload: Mapping[str, Any]) -> bytes:
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return var_uint(MESSAGE_CONTROL) + var_string(text)
+
+
+_UPDATE_HEADER = bytes((MESSAGE_SYNC, SYNC_UPDATE))
+
+
+def coalesce_updates(messages: list[bytes]) -> list[bytes]:
+    """The messages in order, each run of consecutive update messages merged into one (the
+    server's own encodings: a merged Y update has the same effect as its parts)."""
+    out: list[bytes] = []
+    run: list[bytes] = []
+    for message in [*messages, b""]:  # the empty sentinel ends the last run
+        if message.startswith(_UPDATE_HEADER):
+            run.append(message)
+            continue
+        if run:
+            out.append(run[0] if len(run) == 1 else _merged(run))
+            run = []
+        if message:
+            out.append(message)
+    return out
+
+
+def _merged(messages: list[bytes]) -> bytes:
+    updates = [Reader(message[len(_UPDATE_HEADER) :]).var_bytes() for message in messages]
+    return encode_update(merge_updates(*updates))
