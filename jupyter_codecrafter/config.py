@@ -127,6 +127,12 @@ class CodeCrafterSettings(Configurable):
         "one session, then is destroyed). 0: start a kernel when a session first runs a cell.",
     ).tag(config=True)
 
+    warm_snippets = Int(
+        2,
+        help="Docker only: containers each worker keeps started for snippet runs with the "
+        "default limits (each serves one run through docker exec, then is removed). 0: none.",
+    ).tag(config=True)
+
     runs_per_user = Int(
         2,
         help="Snippet runs of one user that run at once across the workers; more wait, behind "

@@ -311,11 +311,15 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         settings.sandbox, image=settings.sandbox_image, limits=settings.default_limits()
     )
     choice.log()
+    limits = settings.default_limits()
     sandbox: Sandbox = create_sandbox(
-        choice.kind, image=settings.sandbox_image, worker_id=worker_id
+        choice.kind,
+        image=settings.sandbox_image,
+        worker_id=worker_id,
+        spares=settings.warm_snippets,
+        limits=limits,
     )
     if settings.warm_kernels > 0:
-        limits = settings.default_limits()
         sandbox = WarmSandbox(sandbox, size=settings.warm_kernels, limits=limits)
     return Worker(
         store,

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from ...store.records import Limits
 from .base import KernelSandbox, RunResult, Sandbox
 from .choice import SandboxChoice, choose_sandbox
 
 
-def create_sandbox(kind: str, *, image: str, worker_id: str | None = None) -> Sandbox:
-    """``docker`` (hardened containers of ``image``, labelled with ``worker_id``), ``bwrap``
-    (confined processes) or ``process`` (rlimited children, unconfined)."""
+def create_sandbox(
+    kind: str,
+    *,
+    image: str,
+    worker_id: str | None = None,
+    spares: int = 0,
+    limits: Limits | None = None,
+) -> Sandbox:
+    """``docker`` (hardened containers of ``image``, labelled with ``worker_id``, keeping
+    ``spares`` started for snippets with ``limits``), ``bwrap`` (confined processes) or
+    ``process`` (rlimited children, unconfined)."""
     if kind == "docker":
         from .docker import DockerSandbox
 
-        return DockerSandbox(image, worker_id=worker_id)
+        return DockerSandbox(image, worker_id=worker_id, spares=spares, spare_limits=limits)
     if kind == "bwrap":
         from .bwrap import BwrapSandbox
 

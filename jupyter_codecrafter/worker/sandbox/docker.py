@@ -19,20 +19,18 @@ The docker SDK is synchronous; its calls run in threads and its errors become
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
-import requests
-from docker.types import LogConfig, Mount, Ulimit
+from docker.types import LogConfig, Mount
 
 from ...errors import SandboxError
 from ...store.records import JobStatus, Limits
@@ -47,103 +45,32 @@ from ._connection import (
     wait_for_sockets,
     write_connection_file,
 )
-from ._runs import CappedOutput, compile_failure, compile_limits, run_cpu_s, run_status
+from ._runs import CappedOutput, compile_failure, compile_limits, run_status
 from .base import KernelSandbox, RunResult, Sandbox
-from .languages import BINARY, LANGUAGES, Language, first_line, pick_language
-
-T = TypeVar("T")
-
-SANDBOX_UID = 1000
-MOUNT = "/k"
-SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the container: its own sized tmpfs
-LABEL = "codecrafter.sandbox"
-LABEL_KERNEL = "codecrafter.kernel"
-LABEL_RUN = "codecrafter.run"
-LABEL_WORKER = "codecrafter.worker"
-LABEL_DIR = "codecrafter.dir"
-CONNECTION_MOUNT = "/c.json"
-# ipykernel rewrites its connection file once its sockets are bound; a copy in the tmpfs keeps
-# that write out of the socket directory, which is sealed as soon as the sockets exist.
-KERNEL_COMMAND = (
-    "sh",
-    "-c",
-    f"cp {CONNECTION_MOUNT} /tmp/c.json && exec python3 -m ipykernel_launcher -f /tmp/c.json",
+from .docker_common import (
+    CONNECTION_MOUNT,
+    KERNEL_COMMAND,
+    LABEL,
+    LABEL_DIR,
+    LABEL_KERNEL,
+    LABEL_RUN,
+    LABEL_WORKER,
+    MOUNT,
+    SANDBOX_TMP,
+    SANDBOX_UID,
+    attach,
+    call,
+    client_from_env,
+    hardening,
+    in_mount,
+    kill,
+    read_stream,
+    remove,
+    signalled,
+    write_program,
 )
-ENVIRONMENT = {
-    "HOME": SANDBOX_TMP,
-    "TMPDIR": SANDBOX_TMP,
-    "LANG": "C.UTF-8",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-}
-_DOCKER_ERRORS = (docker.errors.DockerException, requests.RequestException)
-
-
-async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a docker SDK call in a thread; its errors become SandboxError."""
-    try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    except docker.errors.ImageNotFound as exc:
-        raise SandboxError(
-            f"Sandbox image not found ({exc.explanation}); build it with "
-            "scripts/build-sandbox-image.sh."
-        ) from exc
-    except _DOCKER_ERRORS as exc:
-        raise SandboxError(f"Docker failed: {exc}") from exc
-
-
-def hardening(limits: Limits, labels: dict[str, str], *, one_shot: bool = False) -> dict[str, Any]:
-    """The container options every sandbox gets, kernel or run (``one_shot``: a CPU-time
-    limit too; a kernel's CPU time adds up over its life, its executes time out instead)."""
-    memory = f"{limits.memory_mb}m"
-    return {
-        "network_mode": "none",
-        "read_only": True,
-        "tmpfs": {SANDBOX_TMP: f"size={limits.tmpfs_mb}m,mode=1777,nosuid,nodev"},
-        "shm_size": f"{limits.tmpfs_mb}m",  # /dev/shm is a tmpfs too (64 MiB by default)
-        "mem_limit": memory,
-        "memswap_limit": memory,  # the same value: no swap beyond the memory limit
-        "pids_limit": limits.pids,
-        "nano_cpus": int(limits.cpus * 1e9),
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
-        "ulimits": ulimits(limits, one_shot=one_shot),
-        "environment": dict(ENVIRONMENT),
-        "working_dir": SANDBOX_TMP,
-        "hostname": "sandbox",
-        "labels": {LABEL: "1", **labels},
-        "init": True,  # docker-init as PID 1: forwards SIGINT to the kernel, reaps zombies
-        "auto_remove": False,  # kept until removed, so OOMKilled can be read
-    }
-
-
-def ulimits(limits: Limits, *, one_shot: bool) -> list[Ulimit]:
-    file_size = limits.file_size_mb * 1024 * 1024
-    found = [
-        Ulimit(name="nofile", soft=1024, hard=1024),
-        Ulimit(name="fsize", soft=file_size, hard=file_size),
-    ]
-    if one_shot:
-        # SIGXCPU at the soft limit. No hard one: its SIGKILL would read as a failure, and
-        # a program that ignores SIGXCPU is stopped by the wall clock (timed_out) instead.
-        found.append(Ulimit(name="cpu", soft=run_cpu_s(limits), hard=-1))
-    return found
-
-
-def signalled(status_code: int) -> int:
-    """A container's exit code as the program's: 128 + N is "killed by signal N" (-N)."""
-    return -(status_code - 128) if 128 < status_code < 160 else status_code
-
-
-def in_mount(command: tuple[str, ...], filename: str) -> list[str]:
-    """``command`` with the program's files named by their path in the mount."""
-    local = {filename, f"./{BINARY}"}
-    return [f"{MOUNT}/{part.removeprefix('./')}" if part in local else part for part in command]
-
-
-def _remove(container: Any) -> None:
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True)
+from .docker_spares import DockerSpares, run_in_spare
+from .languages import LANGUAGES, Language, first_line, pick_language
 
 
 class DockerKernel(KernelSandbox):
@@ -200,7 +127,7 @@ class DockerKernel(KernelSandbox):
         self._stopped = True
         self._sandbox._kernels.discard(self)
         try:
-            await call(_remove, self._container)
+            await call(remove, self._container)
         finally:
             await asyncio.to_thread(shutil.rmtree, self._dir, ignore_errors=True)
 
@@ -219,14 +146,28 @@ class DockerSandbox(Sandbox):
         runtime_dir: str | None = None,
         worker_id: str | None = None,
         start_timeout_s: float = 60.0,
+        spares: int = 0,
+        spare_limits: Limits | None = None,
     ) -> None:
+        """``spares``: containers kept started for snippet runs with ``spare_limits``."""
         self.image = image
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.start_timeout_s = start_timeout_s
-        self._client = client if client is not None else _client_from_env()
+        self._client = client if client is not None else client_from_env()
         self._runtime_dir = ensure_runtime_dir(runtime_dir)
         self._kernels: set[DockerKernel] = set()
         self._versions: dict[str, str] | None = None
+        self.spares = DockerSpares(
+            self._client,
+            image,
+            self._runtime_dir,
+            self._labels,
+            size=spares,
+            limits=spare_limits or Limits(),
+        )
+
+    def start(self) -> None:
+        self.spares.start()
 
     @property
     def language_table(self) -> dict[str, Language]:
@@ -245,7 +186,7 @@ class DockerSandbox(Sandbox):
         )
         run_dir = make_kernel_dir(self._runtime_dir)
         try:
-            _write_program(run_dir, LANGUAGES["bash"], script, "")
+            write_program(run_dir, LANGUAGES["bash"], script, "")
             result = await self._run_in(run_dir, ["sh", f"{MOUNT}/main.sh"], Limits(timeout_s=30))
         finally:
             await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
@@ -286,17 +227,18 @@ class DockerSandbox(Sandbox):
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         lang = pick_language(LANGUAGES, language)
+        spare = self.spares.take(limits) if lang.compile is None else None
+        if spare is not None:
+            write_program(spare.run_dir, lang, code, stdin)
+            return await run_in_spare(self._client.api, spare, run_command(lang), limits)
         run_dir = make_kernel_dir(self._runtime_dir)
         try:
-            _write_program(run_dir, lang, code, stdin)
+            write_program(run_dir, lang, code, stdin)
             if lang.compile is not None:
                 compiled = await self._compile(run_dir, lang.compile, limits)
                 if compiled.status is not JobStatus.SUCCEEDED:
                     return compile_failure(compiled, limits)
-            # stdin comes from a file so a large stdin can't deadlock against the output.
-            script = f'cd {SANDBOX_TMP} && exec "$@" < {MOUNT}/stdin'
-            command = ["sh", "-c", script, "sh", *in_mount(lang.run, lang.filename)]
-            return await self._run_in(run_dir, command, limits)
+            return await self._run_in(run_dir, run_command(lang), limits)
         finally:
             await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
 
@@ -325,22 +267,22 @@ class DockerSandbox(Sandbox):
         try:
             return await self._attach_and_wait(container, limits)
         finally:
-            await call(_remove, container)
+            await call(remove, container)
 
     async def _attach_and_wait(self, container: Any, limits: Limits) -> RunResult:
-        stream = await call(_attach, self._client.api, container.id)
+        stream = await call(attach, self._client.api, container.id)
         output = CappedOutput(limits.output_bytes)
         started = time.monotonic()
         try:
             await call(container.start)
-            reader = asyncio.ensure_future(asyncio.to_thread(_read_stream, stream, output))
+            reader = asyncio.ensure_future(asyncio.to_thread(read_stream, stream, output))
             done, _ = await asyncio.wait({reader}, timeout=limits.timeout_s)
         finally:
             # First: while output waits unread, the daemon can neither kill nor finish it.
             stream.close()
         timed_out = not done
         if timed_out or output.exceeded:
-            await call(_kill, container)
+            await call(kill, container)
         await reader
         exit_code = signalled((await call(container.wait, timeout=30))["StatusCode"])
         duration_s = time.monotonic() - started
@@ -355,6 +297,7 @@ class DockerSandbox(Sandbox):
         )
 
     async def close(self) -> None:
+        await self.spares.close()
         await asyncio.gather(*(kernel.stop() for kernel in list(self._kernels)))
 
     async def reap(self, is_alive: Callable[[str], Awaitable[bool]]) -> int:
@@ -374,22 +317,15 @@ class DockerSandbox(Sandbox):
         With ``worker_id``, only that worker's; without, every sandbox on this daemon (call it
         only where no other worker shares the daemon). Returns how many were removed.
         """
-        client = client if client is not None else _client_from_env()
+        client = client if client is not None else client_from_env()
         label = f"{LABEL_WORKER}={worker_id}" if worker_id else LABEL
         containers = await call(client.containers.list, all=True, filters={"label": label})
         for container in containers:
-            await call(_remove, container)
+            await call(remove, container)
             host_dir = container.labels.get(LABEL_DIR)
             if host_dir:
                 await asyncio.to_thread(shutil.rmtree, host_dir, ignore_errors=True)
         return len(containers)
-
-
-def _client_from_env() -> Any:
-    try:
-        return docker.from_env()
-    except _DOCKER_ERRORS as exc:
-        raise SandboxError(f"Docker is not reachable: {exc}") from exc
 
 
 async def _start_or_stop(kernel: DockerKernel, timeout_s: float) -> None:
@@ -403,32 +339,8 @@ async def _start_or_stop(kernel: DockerKernel, timeout_s: float) -> None:
         raise
 
 
-def _write_program(run_dir: Path, lang: Language, code: str, stdin: str) -> None:
-    # Readable by the sandbox user, and mounted read-only.
-    os.chmod(run_dir, 0o755)  # noqa: S103 - read by the sandbox user, never written
-    for name, text in ((lang.filename, code), ("stdin", stdin)):
-        path = run_dir / name
-        path.write_text(text, encoding="utf-8")
-        os.chmod(path, 0o644)
-
-
-def _attach(api: Any, container_id: str) -> Any:
-    """Attach to a created container's stdout and stderr, before it starts."""
-    stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
-    # The SDK leaves the client's read timeout on attach sockets, so a program silent for
-    # longer would look finished; its log streams disable it the same way.
-    api._disable_socket_timeout(api._get_raw_response_socket(stream._response))
-    return stream
-
-
-def _read_stream(stream: Iterable[tuple[bytes | None, bytes | None]], output: CappedOutput) -> None:
-    for stdout, stderr in stream:
-        if stdout and not output.add("stdout", stdout):
-            return
-        if stderr and not output.add("stderr", stderr):
-            return
-
-
-def _kill(container: Any) -> None:
-    with contextlib.suppress(docker.errors.APIError):  # already exited: nothing to stop
-        container.kill()
+def run_command(lang: Language) -> list[str]:
+    """The program's command in a container: in /tmp, its files in the mount; stdin from a
+    file, so a large stdin cannot deadlock against the program's output."""
+    script = f'cd {SANDBOX_TMP} && exec "$@" < {MOUNT}/stdin'
+    return ["sh", "-c", script, "sh", *in_mount(lang.run, lang.filename)]

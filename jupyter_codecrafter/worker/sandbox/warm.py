@@ -42,6 +42,7 @@ class WarmSandbox(Sandbox):
         return len(self._ready)
 
     def start(self) -> None:
+        self.inner.start()
         if self.size > 0 and self._filler is None:
             self._filler = asyncio.create_task(self._fill(), name="codecrafter-warm-pool")
             self._wanted.set()
