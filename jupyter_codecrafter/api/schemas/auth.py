@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from ...store.records import ActivityEntry, User
-from . import Identifier, Password, Request, Username
+from . import Identifier, Password, Request, Timestamp, Username
 
 # An address's shape, not its deliverability (no mail is ever sent): what the document
 # states is exactly what is checked. Stored lower-case; unique case-insensitively.
@@ -90,7 +89,7 @@ class UserOut(BaseModel):
     email: str
     display_name: str
     role: str
-    created_at: datetime
+    created_at: Timestamp
 
     @classmethod
     def from_record(cls, user: User) -> UserOut:
@@ -108,8 +107,8 @@ class ProfileOut(UserOut):
     """The signed-in user's own view: adds what only they (and admins) see."""
 
     preferences: dict[str, Any]
-    updated_at: datetime
-    last_login_at: datetime | None
+    updated_at: Timestamp
+    last_login_at: Timestamp | None
 
     @classmethod
     def from_record(cls, user: User) -> ProfileOut:
@@ -154,7 +153,7 @@ class ActivityOut(BaseModel):
     id: str
     level: str
     message: str
-    timestamp: datetime
+    timestamp: Timestamp
     user_id: str | None
     session_id: str | None
     metadata: dict[str, Any]

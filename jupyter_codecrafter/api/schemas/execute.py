@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from ...execution.control import KernelStatus
 from ...store.records import Job
-from . import CellId, Identifier, Language, Request
+from . import CellId, Identifier, Language, Request, Timestamp
 
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -73,9 +72,9 @@ class JobOut(BaseModel):
     worker: str | None
     attempts: int
     limits: LimitsOut
-    queued_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    queued_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
 
     @classmethod
     def from_record(cls, job: Job) -> JobOut:
@@ -118,8 +117,8 @@ class JobListResponse(BaseModel):
 class KernelOut(BaseModel):
     state: Literal["none", "starting", "idle", "busy", "dead"]
     worker: str | None = Field(description="The worker the kernel lives on.")
-    started_at: datetime | None
-    last_activity_at: datetime | None
+    started_at: Timestamp | None
+    last_activity_at: Timestamp | None
 
     @classmethod
     def from_status(cls, status: KernelStatus) -> KernelOut:

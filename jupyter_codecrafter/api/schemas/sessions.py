@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -11,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from ...rooms.presence import Present
 from ...sessions.collaborators import Member
 from ...store.records import Invite, Session
-from . import Identifier, Language, Request
+from . import Identifier, Language, Request, Timestamp
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 GrantedRole = Literal["read", "write", "admin"]
@@ -90,8 +89,8 @@ class SessionOut(BaseModel):
     owner: str
     is_public: bool
     metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     role: str | None = None  # the caller's role on the session
 
     @classmethod
@@ -128,7 +127,7 @@ class UserSummary(BaseModel):
 class CollaboratorOut(BaseModel):
     user: UserSummary
     role: str
-    added_at: datetime
+    added_at: Timestamp
 
     @classmethod
     def from_member(cls, member: Member) -> CollaboratorOut:
@@ -156,8 +155,8 @@ class InviteOut(BaseModel):
     url: str = Field(description="Opens JupyterLab, whose CodeCrafter panel joins with the code.")
     session_id: Identifier
     role: str
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
     max_uses: int | None
     uses: int
     revoked: bool
