@@ -31,6 +31,7 @@ LABEL_KERNEL = "codecrafter.kernel"
 LABEL_RUN = "codecrafter.run"
 LABEL_WORKER = "codecrafter.worker"
 LABEL_DIR = "codecrafter.dir"
+LABEL_SPARE = "codecrafter.spare"  # started ahead; no run has used it while it has no exec
 CONNECTION_MOUNT = "/c.json"
 # ipykernel rewrites its connection file once its sockets are bound; a copy in the tmpfs keeps
 # that write out of the socket directory, which is sealed as soon as the sockets exist.

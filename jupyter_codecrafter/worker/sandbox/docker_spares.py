@@ -31,6 +31,7 @@ from .base import RunResult
 from .docker_common import (
     ENVIRONMENT,
     LABEL_RUN,
+    LABEL_SPARE,
     MOUNT,
     SANDBOX_TMP,
     SANDBOX_UID,
@@ -97,13 +98,14 @@ class DockerSpares:
     async def _make(self) -> Spare:
         run_dir = make_kernel_dir(self._runtime_dir)
         run_dir.chmod(0o755)  # read by the sandbox user, never written
+        labels = {**self._labels(LABEL_RUN, run_dir.name, run_dir), LABEL_SPARE: "1"}
         container = await call(
             self._client.containers.create,
             self._image,
             ["sleep", "infinity"],
             mounts=[Mount(MOUNT, str(run_dir), type="bind", read_only=True)],
             log_config=LogConfig(type="none"),
-            **hardening(self.limits, self._labels(LABEL_RUN, run_dir.name, run_dir), one_shot=True),
+            **hardening(self.limits, labels, one_shot=True),
         )
         await call(container.start)
         return Spare(container, run_dir)
