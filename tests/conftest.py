@@ -7,9 +7,12 @@ don't see each other's data.
 
 from __future__ import annotations
 
+import faulthandler
+import gc
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +32,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for process in LIVE:
             report.sections.append((f"log {process.log_path}", process.log_tail()))
     return report
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A run whose interpreter cannot exit (a thread left running) fails with every thread's
+    stack after a minute, instead of hanging until CI's deadline."""
+    faulthandler.dump_traceback_later(60, exit=True)
+
+
+def _sqlite_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
+@pytest.fixture(autouse=True)
+def sqlite_connections_closed() -> Iterator[None]:
+    """A test that leaves a SQLite store open fails, naming itself: aiosqlite's threads are
+    not daemons, so one left running keeps the whole run from exiting."""
+    before = _sqlite_threads()
+    yield
+    if not _sqlite_threads() - before:
+        return
+    gc.collect()  # a connection nobody holds stops its thread when collected
+    for thread in _sqlite_threads() - before:
+        thread.join(timeout=2)
+    left = _sqlite_threads() - before
+    assert not left, f"{len(left)} SQLite connection(s) left open by this test"
 
 
 SANDBOX_IMAGE = os.environ.get("CODECRAFTER_SANDBOX_IMAGE", "codecrafter-sandbox:latest")

@@ -164,13 +164,24 @@ async def test_role_changes_reach_the_other_instance(
     assert await bob.client.closed() == CLOSE_REMOVED
 
 
+@pytest.fixture
+async def second_store(tmp_path: Path, store: Store) -> AsyncIterator[Store]:
+    """Another instance's connection to the test's database (closed even if a test fails)."""
+    connection = create_store(f"sqlite:///{tmp_path / 'rooms.db'}")
+    await connection.open()
+    yield connection
+    await connection.close()
+
+
 async def test_content_has_edits_only_another_instance_holds(
-    store: Store, redis_buses: list[Bus], make_manager: ManagerFactory, join: Join, tmp_path: Path
+    store: Store,
+    second_store: Store,
+    redis_buses: list[Bus],
+    make_manager: ManagerFactory,
+    join: Join,
 ) -> None:
     """An instance without the room reads, as fork and export do, the edits a room on
     another instance has not been able to save yet."""
-    second_store = create_store(f"sqlite:///{tmp_path / 'rooms.db'}")  # the same database
-    await second_store.open()
     first = await make_manager(bus=redis_buses[0])
     second = await make_manager(bus=redis_buses[1], store=second_store)
     session_id = await new_session(store, ipynb(code_cell("c1", "x")))
