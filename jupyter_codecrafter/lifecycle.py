@@ -100,7 +100,8 @@ class InFlightRequests:
     async def finished(self, timeout_s: float) -> bool:
         """Wait until none is in flight (at most ``timeout_s``); whether none is."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
         except TimeoutError:
             log.warning("Stopping with %d requests unanswered", self._count)
             return False

@@ -136,8 +136,10 @@ class RoomPersistence:
 
     async def _pause(self, delay_s: float) -> None:
         """Sleep before a retry, unless stopped meanwhile."""
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay_s)
+            async with asyncio.timeout(delay_s):
+                await self._wake.wait()
 
     def _drain(self) -> list[bytes]:
         """Updates waiting in the queue (the stop marker is dropped)."""

@@ -117,11 +117,16 @@ class PresenceWriter:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="codecrafter-presence")
 
     async def stop(self) -> None:
+        # The flag ends the loop even when the cancellation is swallowed (a cancel that
+        # lands as a Redis call or the wait ends is not always re-raised).
+        self._stopped = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -132,9 +137,12 @@ class PresenceWriter:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._board.refresh_s)
+                async with asyncio.timeout(self._board.refresh_s):
+                    await self._wake.wait()
+            if self._stopped:
+                return
             self._wake.clear()
             dirty, self._dirty = self._dirty | set(self._rooms), set()
             for session_id in dirty:

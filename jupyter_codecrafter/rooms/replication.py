@@ -205,7 +205,8 @@ class RoomReplica:
             if flush:
                 self._outbox.put_nowait(_FLUSHED)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(publisher), FLUSH_TIMEOUT_S)
+                    async with asyncio.timeout(FLUSH_TIMEOUT_S):
+                        await asyncio.shield(publisher)
             for task in (resync, publisher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

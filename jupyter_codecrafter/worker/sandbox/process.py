@@ -350,7 +350,8 @@ async def _supervise(
         )
         _kill_group(process.pid)  # the program, or whatever it left running in its group
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), _DRAIN_S)
+            async with asyncio.timeout(_DRAIN_S):
+                await process.wait()
         # What is still in the pipes; bounded, as a process that left the group may hold them.
         await asyncio.wait(readers, timeout=_DRAIN_S)
     finally:  # also when the run is cancelled: nothing of it may outlive it
