@@ -49,6 +49,15 @@ async def ready(box: DockerSandbox, count: int = 2) -> None:
     raise AssertionError(f"only {len(box.spares._ready)} spares after 60 s")
 
 
+async def removed(docker_client: Any, container_id: str) -> None:
+    """Wait (up to 10 s) until the container is gone: used spares are removed just after."""
+    for _ in range(100):
+        if container_id not in {c.id for c in docker_client.containers.list(all=True)}:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"container {container_id[:12]} still there after 10 s")
+
+
 async def run_in_spare(box: DockerSandbox, code: str, stdin: str = "") -> Any:
     """Run Python code, asserting it took a spare."""
     await ready(box)
@@ -73,8 +82,8 @@ async def test_spare_serves_one_run_and_is_replaced(
     taken = spares_sandbox.spares._ready[0].container.id
     result = await spares_sandbox.run("python", "print(1)", "", SPARE_LIMITS)
     assert result.stdout == "1\n"
-    assert taken not in {c.id for c in docker_client.containers.list(all=True)}
     await ready(spares_sandbox)
+    await removed(docker_client, taken)
     assert taken not in {spare.container.id for spare in spares_sandbox.spares._ready}
 
 
@@ -134,12 +143,13 @@ async def test_other_limits_get_their_own_container(spares_sandbox: DockerSandbo
 async def test_closing_removes_the_spares(
     sandbox_image: str, runtime_dir: Path, docker_client: Any
 ) -> None:
-    """Closing the sandbox removes its started spares."""
+    """Closing the sandbox removes its started spares, and a used one still being removed."""
     box = DockerSandbox(
         sandbox_image, runtime_dir=str(runtime_dir), worker_id="spares-close", spares=2
     )
     box.start()
     await ready(box)
     assert len(leftover_containers(docker_client, "spares-close")) == 2
+    assert (await box.run("python", "print(1)", "", Limits())).stdout == "1\n"
     await box.close()
     assert leftover_containers(docker_client, "spares-close") == []

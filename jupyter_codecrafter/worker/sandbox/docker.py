@@ -229,8 +229,11 @@ class DockerSandbox(Sandbox):
         lang = pick_language(LANGUAGES, language)
         spare = self.spares.take(limits) if lang.compile is None else None
         if spare is not None:
-            write_program(spare.run_dir, lang, code, stdin)
-            return await run_in_spare(self._client.api, spare, run_command(lang), limits)
+            try:
+                write_program(spare.run_dir, lang, code, stdin)
+                return await run_in_spare(self._client.api, spare, run_command(lang), limits)
+            finally:
+                self.spares.retire(spare)
         run_dir = make_kernel_dir(self._runtime_dir)
         try:
             write_program(run_dir, lang, code, stdin)

@@ -69,8 +69,10 @@ class DockerSpares:
         self._labels = labels
         self.size, self.limits = size, limits
         self._ready: list[Spare] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._wanted = asyncio.Event()
         self._filler: asyncio.Task[None] | None = None
+        self._making: asyncio.Future[Spare] | None = None
 
     def start(self) -> None:
         if self.size > 0 and self._filler is None:
@@ -84,14 +86,30 @@ class DockerSpares:
         self._wanted.set()
         return self._ready.pop(0)
 
+    def retire(self, spare: Spare) -> None:
+        """Remove a used spare in the background: its run's result need not wait for it."""
+        task = asyncio.create_task(discard(spare), name="codecrafter-spare-discard")
+        self._retiring.add(task)
+        task.add_done_callback(self._retired)
+
+    def _retired(self, task: asyncio.Task[None]) -> None:
+        self._retiring.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not remove a used spare container", exc_info=task.exception())
+
     async def _fill(self) -> None:
         while True:
             await self._wanted.wait()
             self._wanted.clear()
             while len(self._ready) < self.size:
+                # Shielded: a close() meanwhile waits for this spare and removes it, where a
+                # cancelled Docker call would leave a container nobody knows of.
+                self._making = asyncio.ensure_future(self._make())
                 try:
-                    self._ready.append(await self._make())
+                    self._ready.append(await asyncio.shield(self._making))
+                    self._making = None
                 except Exception:  # Docker is down: try later, never crash the worker
+                    self._making = None
                     log.warning("could not start a spare container", exc_info=True)
                     await asyncio.sleep(RETRY_S)
 
@@ -107,8 +125,13 @@ class DockerSpares:
             log_config=LogConfig(type="none"),
             **hardening(self.limits, labels, one_shot=True),
         )
-        await call(container.start)
-        return Spare(container, run_dir)
+        spare = Spare(container, run_dir)
+        try:
+            await call(container.start)
+        except BaseException:
+            await discard(spare)
+            raise
+        return spare
 
     async def close(self) -> None:
         if self._filler is not None:
@@ -116,29 +139,31 @@ class DockerSpares:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._filler
         ready, self._ready = self._ready, []
-        await asyncio.gather(*(discard(spare) for spare in ready))
+        making, self._making = self._making, None
+        if making is not None:
+            with contextlib.suppress(Exception):
+                ready.append(await making)
+        await asyncio.gather(*(discard(spare) for spare in ready), *self._retiring)
 
 
 async def run_in_spare(api: Any, spare: Spare, command: list[str], limits: Limits) -> RunResult:
-    """Run ``command`` (the program and stdin are in the spare's directory), then remove it."""
+    """Run ``command`` (the program and stdin are in the spare's directory); the caller
+    removes the spare after."""
     started = time.monotonic()
-    try:
-        exec_id = (
-            await call(
-                api.exec_create,
-                spare.container.id,
-                command,
-                stdout=True,
-                stderr=True,
-                user=f"{SANDBOX_UID}:{SANDBOX_UID}",
-                environment=ENVIRONMENT,
-                workdir=SANDBOX_TMP,
-            )
-        )["Id"]
-        output, timed_out = await _stream(api, spare, exec_id, limits)
-        exit_code = (await call(api.exec_inspect, exec_id)).get("ExitCode")
-    finally:
-        await discard(spare)
+    exec_id = (
+        await call(
+            api.exec_create,
+            spare.container.id,
+            command,
+            stdout=True,
+            stderr=True,
+            user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+            environment=ENVIRONMENT,
+            workdir=SANDBOX_TMP,
+        )
+    )["Id"]
+    output, timed_out = await _stream(api, spare, exec_id, limits)
+    exit_code = (await call(api.exec_inspect, exec_id)).get("ExitCode")
     code = None if exit_code is None else signalled(exit_code)
     killed_here = timed_out or output.exceeded
     timed_out = timed_out or code == -signal.SIGXCPU
