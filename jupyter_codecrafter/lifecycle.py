@@ -24,6 +24,7 @@ from .errors import BackendError
 from .execution.events import EventType, JobEvent
 from .execution.queue.base import (
     DeadLetterHandler,
+    EventDelivery,
     EventHandler,
     JobHandler,
     JobMessage,
@@ -125,9 +126,9 @@ class InFlightJobs(JobQueue):
         self._jobs.add(message.job_id)
 
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
-        async def tracked(data: bytes) -> None:
-            await handler(data)
-            self._forget_if_finished(data)
+        async def tracked(delivery: EventDelivery) -> None:
+            await handler(delivery)
+            self._forget_if_finished(delivery.body)
 
         await self.inner.consume_events(instance_id, tracked)
 
@@ -176,6 +177,15 @@ class InFlightJobs(JobQueue):
 
     async def stop_consuming(self) -> None:
         await self.inner.stop_consuming()
+
+    async def hand_back(self, worker_id: str) -> int:
+        return await self.inner.hand_back(worker_id)
+
+    async def stand_by(self, instance_id: str) -> None:
+        await self.inner.stand_by(instance_id)
+
+    async def release(self, instance_id: str) -> bool:
+        return await self.inner.release(instance_id)
 
     async def consume_dead_letters(self, handler: DeadLetterHandler) -> None:
         await self.inner.consume_dead_letters(handler)

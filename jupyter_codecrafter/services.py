@@ -98,7 +98,7 @@ class Services:
             in_flight,
             bus,
             sessions,
-            OutputWriter(rooms),
+            OutputWriter(rooms, store),
             instance_id=instance_id,
             limits=LimitPolicy(settings.default_limits(), settings.language_limits),
             languages=languages,
@@ -178,6 +178,7 @@ class Services:
         are told to reconnect elsewhere (1012) and the rooms flushed; then backends close."""
         self.state = "stopping"
         await self.in_flight.drain(self.settings.shutdown_timeout_s)
+        await self.execution.stop()
         await self.requests.finished(self.settings.shutdown_timeout_s)
         if self.worker is not None:
             await self.worker.stop()

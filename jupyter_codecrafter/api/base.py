@@ -252,8 +252,8 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         error = _as_error(status_code, kwargs.get("exc_info"))
         count_backend_error(error)
         self.set_status(error.status)
-        if error.status == 429 and hasattr(error, "retry_after_s"):
-            self.set_header("Retry-After", str(error.retry_after_s))
+        if error.status in (429, 503):  # a backend coming back (503) is worth a retry too
+            self.set_header("Retry-After", str(getattr(error, "retry_after_s", 5)))
         if error.status == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")

@@ -30,6 +30,8 @@ class JobEvent:
     status: str | None = None
     execution_count: int | None = None
     attempt: int = 1
+    seq: int = 0  # this event's place among its attempt's events, from 1 (see runlog.py)
+    queued_at: float = 0.0  # when its job was queued (epoch seconds): orders a cell's runs
     extra: dict[str, Any] = field(default_factory=dict)
 
     def encode(self) -> bytes:

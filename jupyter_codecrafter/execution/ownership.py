@@ -1,15 +1,24 @@
 """Which worker owns a session's kernel: a claim in the bus cache with a time to live.
 
 The one place both sides decide it. A server routes a session's cell runs to the owner it
-reads here; a worker claims a session when it first runs one of its cells, renews the claim
-with its heartbeat, takes over a session whose owner is gone, and releases it when the
-kernel stops. A claim that nobody renews expires, so a dead worker's sessions move on.
+reads here, and places a session nobody owns on a live worker before queueing its first run,
+so every run of the session waits in that worker's queue in the order it was submitted. A
+worker claims a session when it first runs one of its cells, renews the claim with its
+heartbeat, takes over a session whose owner is gone, and releases it when the kernel stops.
+A claim that nobody renews expires, so a dead worker's sessions move on.
 """
 
 from __future__ import annotations
 
+import random
+
 from ..bus.base import Bus
-from ..constants import DEFAULT_WORKER_HEARTBEAT_TTL_S, KERNEL_OWNER_KEY_PREFIX
+from ..constants import (
+    DEFAULT_WORKER_HEARTBEAT_TTL_S,
+    KERNEL_OWNER_KEY_PREFIX,
+    WORKER_ALIVE_KEY_PREFIX,
+)
+from ..health import WORKERS_KEY
 
 
 class KernelOwnership:
@@ -21,6 +30,15 @@ class KernelOwnership:
         """The worker that owns the session's kernel now, if any."""
         value = await self._bus.get(_key(session_id))
         return value.decode() if value else None
+
+    async def place(self, session_id: str) -> str | None:
+        """The session's owner, claimed now for a live worker if nobody owns it; None when
+        no worker process is listed (the embedded worker takes everything in order)."""
+        owner = await self.owner(session_id)
+        if owner is not None:
+            return owner
+        live = await live_workers(self._bus)
+        return await self.claim(session_id, random.choice(live)) if live else None
 
     async def claim(self, session_id: str, worker_id: str) -> str:
         """The owner after ``worker_id`` claimed the session if nobody owned it."""
@@ -44,6 +62,12 @@ class KernelOwnership:
 
     async def release(self, session_id: str) -> None:
         await self._bus.delete(_key(session_id))
+
+
+async def live_workers(bus: Bus) -> list[str]:
+    """Worker processes that announced themselves and whose heartbeat has not expired."""
+    listed = sorted(await bus.hash_get_all(WORKERS_KEY))
+    return [worker for worker in listed if await bus.get(WORKER_ALIVE_KEY_PREFIX + worker)]
 
 
 def _key(session_id: str) -> str:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 from ..bus.base import Bus
 from ..errors import (
     AlreadyFinished,
+    BackendError,
     BadRequest,
+    MalformedMessage,
     NotFound,
     PayloadTooLarge,
+    QueueError,
     QueueFull,
     SandboxRequired,
+    ServiceUnavailable,
 )
 from ..logs import current_request_id, job_event_received
 from ..paging import decode_cursor, split_page
@@ -26,10 +32,11 @@ from ..utils import new_id, utcnow
 from .control import Action as WorkerAction
 from .control import WorkerCommand, worker_channel
 from .events import JobEvent
+from .handover import EventHandover
 from .languages import LanguageInfo, announced
 from .limits import LimitPolicy
 from .ownership import KernelOwnership
-from .queue.base import JobMessage, JobQueue
+from .queue.base import EventDelivery, JobMessage, JobQueue
 from .writer import OutputWriter
 
 log = logging.getLogger("jupyter_codecrafter.execution")
@@ -60,12 +67,20 @@ class ExecutionService:
         self._instance_id = instance_id
         self._limits = limits
         self.languages = languages
-        self._ownership = KernelOwnership(bus)  # read here; claimed by the workers
+        self._ownership = KernelOwnership(bus)  # read, and placed, here; kept by the workers
         self._confined = confined
         self._unconfined_for_everyone = unconfined_for_everyone
+        self._handover = EventHandover(bus, queue, instance_id)
+        self._submitting: dict[str, tuple[asyncio.Lock, int]] = {}  # session -> lock, users
 
     async def start(self) -> None:
         await self._queue.consume_events(self._instance_id, self._on_event)
+        await self._handover.start()
+
+    async def stop(self) -> None:
+        """Stop standing by for other instances' events (this one's own go on until the
+        queue closes, and to another instance after that)."""
+        await self._handover.stop()
 
     async def run_cell(
         self,
@@ -85,10 +100,11 @@ class ExecutionService:
             raise BadRequest("Cells run only in notebook sessions; use a snippet run.")
         unconfined_ok = self._check_confinement(user, host_access)
         applied = self._limits.for_run(session.language, limits)
-        job = self._new_job(user, JobKind.CELL, session.language, code, applied)
-        job = replace(job, session_id=session.id, cell_id=cell_id)
-        owner = await self._kernel_owner(session.id)
-        return await self._submit(job, worker_id=owner, unconfined_ok=unconfined_ok)
+        async with self._submitting_to(session.id):  # queued in the order they came
+            job = self._new_job(user, JobKind.CELL, session.language, code, applied)
+            job = replace(job, session_id=session.id, cell_id=cell_id)
+            owner = await self._ownership.place(session.id)
+            return await self._submit(job, worker_id=owner, unconfined_ok=unconfined_ok)
 
     async def run_snippet(
         self,
@@ -200,20 +216,40 @@ class ExecutionService:
         )
         try:
             await self._queue.enqueue(message, worker_id=worker_id)
-        except QueueFull:
+        except (QueueFull, QueueError) as exc:
+            # Refused (503): it must not stay queued. Should the broker have it after all, a
+            # worker finds it final and skips it.
+            reason = "queue full" if isinstance(exc, QueueFull) else "queue unavailable"
             await self._store.jobs.finish(
-                job.id, JobStatus.CANCELLED, {"error": "queue full", "finished_at": utcnow()}
+                job.id, JobStatus.CANCELLED, {"error": reason, "finished_at": utcnow()}
             )
             raise
         return job
 
-    async def _kernel_owner(self, session_id: str) -> str | None:
-        return await self._ownership.owner(session_id)
-
-    async def _on_event(self, data: bytes) -> None:
+    @asynccontextmanager
+    async def _submitting_to(self, session_id: str) -> AsyncIterator[None]:
+        lock, users = self._submitting.get(session_id, (asyncio.Lock(), 0))
+        self._submitting[session_id] = (lock, users + 1)
         try:
-            event = JobEvent.decode(data)
-            job_event_received(event.job_id, event.type, event.status, event.extra)
-            await self._writer.apply(event)
-        except Exception:  # one bad event must not stop the event stream
+            async with lock:
+                yield
+        finally:
+            lock, users = self._submitting[session_id]
+            if users == 1:
+                del self._submitting[session_id]
+            else:
+                self._submitting[session_id] = (lock, users - 1)
+
+    async def _on_event(self, delivery: EventDelivery) -> None:
+        try:
+            event = JobEvent.decode(delivery.body)
+        except MalformedMessage:
+            log.exception("dropping a job event that cannot be decoded")
+            return
+        job_event_received(event.job_id, event.type, event.status, event.extra)
+        try:
+            await self._writer.apply(event, delivery)
+        except (BackendError, ServiceUnavailable):
+            raise  # the store or the rooms are down: the queue gives it again later
+        except Exception:  # a bug: this event is lost to the notebook, not the others
             log.exception("could not apply a job event")

@@ -35,6 +35,13 @@ class RunningJobs:
             return True
         return False
 
+    def stop_all(self) -> int:
+        """Stop every run (this worker is stopping): not cancelled on request, so each
+        one's job goes back to the queue for another worker; how many."""
+        for _, task in self._jobs.values():
+            task.cancel()
+        return len(self._jobs)
+
     async def cancel(self, job_id: str, kernels: KernelPool) -> None:
         """A cell that is executing is interrupted (it ends cancelled, with its outputs so
         far); a cell waiting for its kernel, or a snippet, is stopped where it is."""

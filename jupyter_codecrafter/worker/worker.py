@@ -1,8 +1,10 @@
 """The worker: takes jobs from the queue, runs them, saves the result, then acknowledges.
 
-Cell runs go to the session's stateful kernel (owned by one worker, see ``kernels.py``);
-snippet runs get a fresh sandbox each. Events stream back to the server instance that
-queued the job, which writes them into the shared notebook.
+Cell runs go to the session's stateful kernel (owned by one worker, see ``kernels.py``),
+one at a time per session in the order they were queued (``turns.py``); snippet runs get a
+fresh sandbox each. Events stream back to the server instance that queued the job, which
+writes them into the shared notebook (``emitter.py``). Every so often the worker hands back
+the jobs of workers that are gone (``execution/reaper.py``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from ..constants import DEFAULT_WORKER_HEARTBEAT_TTL_S
 from ..errors import SandboxRequired
 from ..execution.events import EventType, JobEvent
 from ..execution.queue.base import Delivery, JobMessage, JobQueue
-from ..logs import current_request_id, set_request_id
+from ..execution.reaper import Reaper
+from ..logs import set_request_id
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
 from ..utils import new_id, utcnow
 from .announce import announce_languages
 from .control import ControlListener, RunningJobs
+from .emitter import Emitter
 from .fairness import Rotations, UserSlots
 from .kernels import KernelPool
 from .liveness import Liveness
@@ -35,6 +39,7 @@ from .runs import RunOutcome, run_cell, run_snippet
 from .sandbox import choose_sandbox, create_sandbox
 from .sandbox.base import Sandbox
 from .sandbox.warm import WarmSandbox
+from .turns import Turns
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
@@ -56,6 +61,7 @@ class Worker:
         kernel_idle_timeout_s: float = 1800.0,
         heartbeat_ttl_s: float = DEFAULT_WORKER_HEARTBEAT_TTL_S,
         runs_per_user: int = 0,
+        stop_grace_s: float = 45.0,
     ) -> None:
         self.id = worker_id or new_worker_id()
         self._slots = UserSlots(bus, cap=runs_per_user)
@@ -75,6 +81,9 @@ class Worker:
         )
         self._running = RunningJobs()
         self._control = ControlListener(bus, self.id, self.kernels, self._running)
+        self._turns = Turns()
+        self._reaper = Reaper(bus, queue, self.id, ttl_s=heartbeat_ttl_s)
+        self._stop_grace_s = stop_grace_s
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -94,6 +103,7 @@ class Worker:
 
     async def start(self) -> None:
         await self._liveness.beat()
+        await self._reaper.beat()
         await self._reap()
         await self._control.start()
         self._sandbox.start()
@@ -108,17 +118,38 @@ class Worker:
         )
 
     async def stop(self) -> None:
-        """Graceful: take no new job, let runs in flight finish and be acked, then clean up."""
+        """Graceful: take no new job (those delivered but not started go back), let runs in
+        flight finish for up to ``stop_grace_s`` (then stop them: their jobs go back too),
+        stop the kernels, hand back the jobs waiting for this worker, remove its sandboxes."""
         await self._queue.stop_consuming()
-        await self._idle.wait()
+        await self._finish_or_hand_back()
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
         await self._control.stop()
-        await self.kernels.shutdown()
+        await self.kernels.shutdown()  # servers route this worker's sessions elsewhere now
+        await self._hand_back_own()
         await self._sandbox.close()
         await self._liveness.stop()
+        await self._reaper.leave()
+
+    async def _finish_or_hand_back(self) -> None:
+        try:
+            await asyncio.wait_for(self._idle.wait(), self._stop_grace_s)
+        except TimeoutError:
+            stopped = self._running.stop_all()
+            log.warning("stopping %d runs still going; their jobs go back to the queue", stopped)
+            await self._idle.wait()
+
+    async def _hand_back_own(self) -> None:
+        try:
+            moved = await self._queue.hand_back(self.id)
+        except Exception:  # the broker is away: they move on once this queue's TTL passes
+            log.warning("could not hand back the jobs queued for this worker", exc_info=True)
+            return
+        if moved:
+            log.info("handed back %d jobs queued for this worker", moved)
 
     async def run_burst(self, *, poll_s: float = 0.05) -> None:
         """Start, work until the queue is empty and nothing runs, then stop (for tests, CI)."""
@@ -131,8 +162,13 @@ class Worker:
     async def _handle(self, delivery: Delivery) -> None:
         self._in_flight += 1
         self._idle.clear()
+        message = delivery.message
         try:
-            await self._process(delivery)
+            if message.kind == JobKind.CELL and message.session_id:
+                async with self._turns.turn(message.session_id):  # ticket taken right here
+                    await self._process(delivery)
+            else:
+                await self._process(delivery)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
@@ -172,7 +208,7 @@ class Worker:
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
         if job is None:
             return  # missing or already final (cancelled, or finished before a redelivery)
-        emit = self._emitter(message, job)
+        emit = Emitter(self._queue, message.reply_to, job, job.attempts)
         await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
         outcome = await self._run_cancellable(job, emit)
         finished = await self._store.jobs.finish(job.id, outcome.status, outcome.fields())
@@ -236,18 +272,6 @@ class Worker:
             log.exception("job %s failed inside the worker", job.id)
             return RunOutcome(JobStatus.INTERNAL_ERROR, error=type(exc).__name__)
 
-    def _emitter(self, message: JobMessage, job: Job) -> Callable[[JobEvent], Awaitable[None]]:
-        async def emit(event: JobEvent) -> None:
-            if message.reply_to is None:
-                return
-            event = _with_target(event, job)
-            try:
-                await self._queue.publish_event(message.reply_to, event.encode())
-            except Exception:  # events are best effort; the store has the result
-                log.warning("could not publish an event of job %s", job.id, exc_info=True)
-
-        return emit
-
     async def _refuse_unconfined(self, message: JobMessage) -> None:
         """A job this worker's unconfined sandbox may not run: it fails with the reason."""
         reason = SandboxRequired().message
@@ -260,7 +284,7 @@ class Worker:
         fields = {"error": reason, "outputs": [output], "finished_at": utcnow()}
         job = await self._store.jobs.finish(message.job_id, JobStatus.FAILED, fields)
         if job is not None:
-            emit = self._emitter(message, job)
+            emit = Emitter(self._queue, message.reply_to, job, job.attempts + 1)
             await emit(JobEvent(EventType.OUTPUT, job.id, output=output))
             await emit(JobEvent(EventType.FINISHED, job.id, status=str(job.status)))
 
@@ -270,18 +294,19 @@ class Worker:
         job = await self._store.jobs.finish(
             message.job_id, JobStatus.INTERNAL_ERROR, {"error": error, "finished_at": utcnow()}
         )
-        if job is not None:
-            await self._emitter(message, job)(
-                JobEvent(EventType.FINISHED, job.id, status=str(job.status))
-            )
+        if job is not None:  # an attempt of its own: the cell shows it ended, and how
+            emit = Emitter(self._queue, message.reply_to, job, job.attempts + 1)
+            await emit(JobEvent(EventType.FINISHED, job.id, status=str(job.status)))
 
     async def _maintain(self) -> None:
         while True:
             try:
                 await self._liveness.beat()
+                await self._reaper.beat()
                 await announce_languages(self._bus, self._sandbox, ttl_s=self._liveness.ttl_s)
                 await self.kernels.heartbeat()
                 await self.kernels.cull_idle()
+                await self._reaper.sweep()
                 await self._reap()
             except Exception:  # keep maintaining through a passing bus or Docker outage
                 log.warning("worker maintenance failed", exc_info=True)
@@ -294,11 +319,6 @@ class Worker:
             removed = await self._sandbox.reap(self._liveness.is_alive)
             if removed:
                 log.info("removed %d sandboxes left by workers that are gone", removed)
-
-
-def _with_target(event: JobEvent, job: Job) -> JobEvent:
-    extra = {**event.extra, "request_id": current_request_id()}
-    return replace(event, session_id=job.session_id, cell_id=job.cell_id, extra=extra)
 
 
 def new_worker_id() -> str:
@@ -331,4 +351,5 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
         heartbeat_ttl_s=settings.worker_heartbeat_ttl_s,
         runs_per_user=settings.runs_per_user,
+        stop_grace_s=settings.shutdown_timeout_s,
     )

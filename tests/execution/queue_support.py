@@ -56,12 +56,19 @@ class TrackedAmqpQueue(AmqpQueue):
         self.instance_ids.add(instance_id)
         await super().consume_events(instance_id, handler)
 
+    async def stand_by(self, instance_id: str) -> None:
+        self.instance_ids.add(instance_id)
+        await super().stand_by(instance_id)
 
-async def delete_amqp_names(url: str, namespace: str, worker_ids: set[str]) -> None:
+
+async def delete_amqp_names(
+    url: str, namespace: str, worker_ids: set[str], instance_ids: frozenset[str] = frozenset()
+) -> None:
     """Delete the queues and exchanges a test declared under ``namespace``."""
     topology = Topology(QueueOptions(namespace=namespace))
-    queues = [topology.jobs_queue, topology.dead_queue]
+    queues = [topology.jobs_queue, topology.returns_queue, topology.dead_queue]
     queues += [topology.worker_queue(worker_id) for worker_id in worker_ids]
+    queues += [topology.events_queue(instance_id) for instance_id in instance_ids]
     exchanges = [topology.jobs_exchange, topology.dead_exchange]
     connection = await aio_pika.connect(url)
     async with connection:

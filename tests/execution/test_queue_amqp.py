@@ -15,7 +15,7 @@ import pytest
 from jupyter_codecrafter.errors import QueueError
 from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
-from jupyter_codecrafter.execution.queue.base import create_queue
+from jupyter_codecrafter.execution.queue.base import EventDelivery, create_queue
 from tests.services import free_port
 
 from .queue_support import Recorder, TrackedAmqpQueue, delete_amqp_names, eventually, job
@@ -54,10 +54,12 @@ async def make_amqp_queue(amqp_url: str, namespace: str) -> AsyncIterator[Callab
         return made[-1]
 
     yield factory
+    instance_ids: set[str] = set()
     for queue in made:
         await queue.close()
         worker_ids |= queue.worker_ids
-    await delete_amqp_names(amqp_url, namespace, worker_ids)
+        instance_ids |= queue.instance_ids
+    await delete_amqp_names(amqp_url, namespace, worker_ids, frozenset(instance_ids))
 
 
 async def _read_until(stream: asyncio.StreamReader, expected: str) -> None:
@@ -151,8 +153,8 @@ async def test_consumers_resume_after_broker_restart(
     recorder = Recorder()
     events: list[bytes] = []
 
-    async def on_event(event: bytes) -> None:
-        events.append(event)
+    async def on_event(event: EventDelivery) -> None:
+        events.append(event.body)
 
     await queue.consume("w1", recorder, prefetch=1)
     await queue.consume_events("i1", on_event)

@@ -43,7 +43,7 @@ class Rig:
             self.queue,
             self.bus,
             self.sessions,
-            OutputWriter(self.rooms),
+            OutputWriter(self.rooms, self.store),
             instance_id="server-1",
             limits=LimitPolicy(Limits(), {}),
             languages=("python",),

@@ -3,6 +3,7 @@ the way JupyterLab would show them, with the real room manager and SQLite store.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from jupyter_codecrafter.execution.events import EventType, JobEvent
 from jupyter_codecrafter.execution.writer import OutputWriter
 from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
 from jupyter_codecrafter.rooms.notebook import find_cell
-from jupyter_codecrafter.store.base import create_store
+from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import SessionKind
 
 NOTEBOOK = {
@@ -36,10 +37,16 @@ NOTEBOOK = {
 
 
 @pytest.fixture
-async def rooms(tmp_path: Path) -> AsyncIterator[RoomManager]:
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     store = create_store(f"sqlite:///{tmp_path}/w.db")
     await store.open()
     await store.documents.append("s1", initial_update(SessionKind.NOTEBOOK, NOTEBOOK))
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def rooms(store: Store) -> AsyncIterator[RoomManager]:
     bus = MemoryBus()
     await bus.start()
     manager = RoomManager(store, bus, instance_id="i1")
@@ -47,11 +54,26 @@ async def rooms(tmp_path: Path) -> AsyncIterator[RoomManager]:
     yield manager
     await manager.stop()
     await bus.close()
-    await store.close()
+
+
+@pytest.fixture
+def writer(rooms: RoomManager, store: Store) -> OutputWriter:
+    return OutputWriter(rooms, store)
+
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _number_events_afresh() -> None:
+    """Each test's run numbers its events from 1, as a worker does."""
+    global _seq
+    _seq = itertools.count(1)
 
 
 def event(kind: EventType, **fields: Any) -> JobEvent:
-    return JobEvent(kind, "job1", session_id="s1", cell_id="c1", **fields)
+    """The next event of one run of cell c1, numbered as its worker would."""
+    return JobEvent(kind, "job1", session_id="s1", cell_id="c1", seq=next(_seq), **fields)
 
 
 def stream(text: str, name: str = "stdout") -> JobEvent:
@@ -73,18 +95,20 @@ async def execution_state(rooms: RoomManager) -> str:
         return str(live["execution_state"])
 
 
-async def test_the_cell_shows_running_until_its_run_ends(rooms: RoomManager) -> None:
+async def test_the_cell_shows_running_until_its_run_ends(
+    rooms: RoomManager, writer: OutputWriter
+) -> None:
     """A started run marks the cell running (JupyterLab's [*]); the end marks it idle."""
-    writer = OutputWriter(rooms)
     await writer.apply(event(EventType.STARTED))
     assert await execution_state(rooms) == "running"
     await writer.apply(event(EventType.FINISHED, status="succeeded", execution_count=1))
     assert await execution_state(rooms) == "idle"
 
 
-async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(rooms: RoomManager) -> None:
+async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(
+    rooms: RoomManager, writer: OutputWriter
+) -> None:
     """Starting clears the stale outputs; chunks of one stream merge; the count comes last."""
-    writer = OutputWriter(rooms)
     await writer.apply(event(EventType.STARTED))
     assert (await cell(rooms))["outputs"] == []
     assert (await cell(rooms))["execution_count"] is None
@@ -100,9 +124,8 @@ async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(rooms: RoomMa
     assert result["execution_count"] == 3
 
 
-async def test_display_updates_and_clear_output(rooms: RoomManager) -> None:
+async def test_display_updates_and_clear_output(rooms: RoomManager, writer: OutputWriter) -> None:
     """A display is updated in place by its display id; clear_output empties the cell."""
-    writer = OutputWriter(rooms)
     await writer.apply(event(EventType.STARTED))
     display = {
         "output_type": "display_data",
@@ -133,8 +156,10 @@ async def test_display_updates_and_clear_output(rooms: RoomManager) -> None:
     ]
 
 
-async def test_events_for_a_deleted_cell_are_skipped(rooms: RoomManager) -> None:
+async def test_events_for_a_deleted_cell_are_skipped(
+    rooms: RoomManager, writer: OutputWriter
+) -> None:
     """Outputs of a cell a collaborator deleted meanwhile go nowhere, and break nothing."""
-    writer = OutputWriter(rooms)
-    await writer.apply(JobEvent(EventType.STARTED, "job2", session_id="s1", cell_id="gone"))
+    started = JobEvent(EventType.STARTED, "job2", session_id="s1", cell_id="gone", seq=1)
+    await writer.apply(started)
     assert (await cell(rooms))["outputs"][0]["text"] == "stale\n"

@@ -14,7 +14,7 @@ import pytest
 from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.constants import KERNEL_OWNER_KEY_PREFIX, WORKER_ALIVE_KEY_PREFIX
 from jupyter_codecrafter.execution.events import EventType, JobEvent
-from jupyter_codecrafter.execution.queue.base import Delivery, JobMessage
+from jupyter_codecrafter.execution.queue.base import Delivery, EventDelivery, JobMessage
 from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import Job, JobKind, JobStatus, Limits
@@ -100,8 +100,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     runtime = Path("/tmp") / f"ccw{new_id()[:6]}"  # unix socket paths must stay short
     rig = Rig(store, queue, bus, runtime)
 
-    async def on_event(data: bytes) -> None:
-        rig.events.append(JobEvent.decode(data))
+    async def on_event(delivery: EventDelivery) -> None:
+        rig.events.append(JobEvent.decode(delivery.body))
 
     await queue.consume_events(INSTANCE, on_event)
     yield rig

@@ -1,12 +1,18 @@
 """What the RabbitMQ queue declares, and how it reads a delivery's history.
 
     enqueue ──> jobs exchange (direct) ──> jobs queue (quorum) ──x-delivery-limit──> dead
-    enqueue(worker) ──> worker queue (quorum, per worker) ──TTL or delivery limit──> jobs exchange
-    publish_event ──> events queue (per server instance, exclusive)
+    enqueue(worker) ──> worker queue (quorum, per worker) ──TTL or delivery limit──┐
+    hand_back(worker) ──────────────────────────────────────────────────────────────┤
+                        returns queue (quorum, no length limit) <── jobs exchange <─┘
+                        returns queue ──x-delivery-limit──> dead
+    publish_event ──> events queue (per server instance, durable, single active consumer)
 
 A job for a worker that stops consuming waits ``worker_queue_ttl_s`` in that worker's queue,
-then is dead-lettered into the shared jobs queue; the queue itself is deleted once unused
-for long enough that every message in it has had time to move on.
+or until a reaper hands it back, then moves to the returns queue, which every worker takes
+from as from the jobs queue. The returns queue has no length limit on purpose: RabbitMQ
+drops a dead-lettered message that a full queue refuses, and these jobs were accepted once
+already. The worker queue itself is deleted once unused for long enough that every message
+in it has had time to move on.
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ from ._options import QueueOptions
 # route to a dead worker (its kernel-owner key's TTL), plus a margin: until then a job sent to
 # it still has time to expire into the shared queue instead of vanishing with the queue.
 _WORKER_QUEUE_EXPIRY_MARGIN_S = 60.0
+# An instance's event queue is deleted once nobody consumed it for this long: its own
+# instance is gone, and every other one released it (see handover.py).
+_EVENTS_QUEUE_EXPIRY_S = 3600.0
+_RETURNS_SUFFIX = ".returned"
+# Deliveries a job had before it was handed back to another queue, which counts afresh.
+CARRIED_DELIVERIES = "x-codecrafter-deliveries"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,10 @@ class Topology:
     @property
     def jobs_queue(self) -> str:
         return self.options.namespace + JOBS_QUEUE
+
+    @property
+    def returns_queue(self) -> str:
+        return self.options.namespace + JOBS_QUEUE + _RETURNS_SUFFIX
 
     @property
     def dead_exchange(self) -> str:
@@ -71,6 +87,17 @@ class Topology:
             "x-dead-letter-exchange": self.dead_exchange,
         }
 
+    def returns_arguments(self) -> dict[str, Any]:
+        arguments = self.jobs_arguments()
+        del arguments["x-max-length"], arguments["x-overflow"]
+        return arguments
+
+    def events_arguments(self) -> dict[str, Any]:
+        return {
+            "x-single-active-consumer": True,
+            "x-expires": round(_EVENTS_QUEUE_EXPIRY_S * 1000),
+        }
+
     def worker_arguments(self) -> dict[str, Any]:
         ttl_s = self.options.worker_queue_ttl_s
         expires_s = ttl_s + DEFAULT_WORKER_HEARTBEAT_TTL_S + _WORKER_QUEUE_EXPIRY_MARGIN_S
@@ -82,7 +109,7 @@ class Topology:
             "x-message-ttl": round(ttl_s * 1000),
             "x-expires": round(expires_s * 1000),
             "x-dead-letter-exchange": self.jobs_exchange,
-            "x-dead-letter-routing-key": self.jobs_queue,
+            "x-dead-letter-routing-key": self.returns_queue,
         }
 
     async def declare(self, channel: AbstractRobustChannel) -> AbstractExchange:
@@ -100,6 +127,8 @@ class Topology:
         )
         jobs_queue = await self.declare_jobs_queue(channel)
         await jobs_queue.bind(jobs_exchange, routing_key=self.jobs_queue)
+        returns_queue = await self.declare_returns_queue(channel)
+        await returns_queue.bind(jobs_exchange, routing_key=self.returns_queue)
         return jobs_exchange
 
     async def declare_dead_queue(self, channel: AbstractRobustChannel) -> AbstractQueue:
@@ -108,11 +137,21 @@ class Topology:
         )
 
     async def declare_events_queue(
-        self, channel: AbstractRobustChannel, instance_id: str
+        self, channel: AbstractRobustChannel, instance_id: str, *, robust: bool = True
     ) -> AbstractQueue:
-        # Exclusive: it goes when its server instance's connection goes, with its events.
+        # Durable and shared: when its instance goes, another one takes its events over.
         return await channel.declare_queue(
-            self.events_queue(instance_id), exclusive=True, auto_delete=True
+            self.events_queue(instance_id),
+            durable=True,
+            arguments=self.events_arguments(),
+            robust=robust,
+        )
+
+    async def declare_returns_queue(
+        self, channel: AbstractRobustChannel, *, robust: bool = True
+    ) -> AbstractQueue:
+        return await channel.declare_queue(
+            self.returns_queue, durable=True, arguments=self.returns_arguments(), robust=robust
         )
 
     async def declare_jobs_queue(
@@ -123,10 +162,13 @@ class Topology:
         )
 
     async def declare_worker_queue(
-        self, channel: AbstractRobustChannel, worker_id: str
+        self, channel: AbstractRobustChannel, worker_id: str, *, robust: bool = True
     ) -> AbstractQueue:
         return await channel.declare_queue(
-            self.worker_queue(worker_id), durable=True, arguments=self.worker_arguments()
+            self.worker_queue(worker_id),
+            durable=True,
+            arguments=self.worker_arguments(),
+            robust=robust,
         )
 
 
@@ -134,11 +176,13 @@ def delivery_count(headers: Mapping[str, Any], delivery_limit: int) -> int:
     """Which delivery of a job this is (1 for the first), across the queues it went through.
 
     Quorum queues count returns in ``x-delivery-count``; a job that exhausted its deliveries in
-    a worker's queue arrives in the shared queue with an ``x-death`` entry saying so, and those
-    deliveries count too. (Deliveries before a job merely *expired* from a worker queue are not
-    recorded by RabbitMQ, so such a job may get up to twice the limit.)
+    a worker's queue arrives in the returns queue with an ``x-death`` entry saying so, and those
+    deliveries count too, as do those a job handed back carries (``CARRIED_DELIVERIES``).
+    (Deliveries before a job merely *expired* from a worker queue are not recorded by
+    RabbitMQ, so such a job may get up to twice the limit.)
     """
     count = int(headers.get("x-delivery-count") or 0) + 1
+    count += int(headers.get(CARRIED_DELIVERIES) or 0)
     deaths = headers.get("x-death") or []
     for death in deaths if isinstance(deaths, list) else []:
         if isinstance(death, Mapping) and death.get("reason") == "delivery_limit":

@@ -82,6 +82,18 @@ class MemoryBroker:
             self.shared.appendleft(envelope)
         self._notify()
 
+    def hand_back(self, worker_id: str) -> int:
+        """Move a worker's waiting jobs to the shared queue (never refused: they were
+        accepted once already); how many moved."""
+        queue = self.workers.get(worker_id, deque())
+        moved = list(queue)
+        queue.clear()
+        for envelope in moved:
+            envelope.worker_id = envelope.expires_at = None
+        self.shared.extend(moved)
+        self._notify()
+        return len(moved)
+
     def expire(self) -> None:
         """Move jobs that waited too long in a worker's queue to the shared queue."""
         now = time.monotonic()

@@ -28,8 +28,10 @@ from aiormq import spec
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
 
 from ...errors import MalformedMessage, QueueError, QueueFull
-from ._amqp_topology import Topology, delivery_count
+from ._amqp_events import AmqpEvents
+from ._amqp_topology import CARRIED_DELIVERIES, Topology, delivery_count
 from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
+from ._slots import Slots
 from .base import (
     DeadLetterHandler,
     Delivery,
@@ -41,8 +43,9 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
-_EVENTS_PREFETCH = 256
 _DEAD_LETTER_PREFETCH = 16
+# Set by the quorum queue a job leaves; the queue it moves to counts its own deliveries.
+_COUNT_HEADER = "x-delivery-count"
 _RECONNECT_INTERVAL_S = 1.0
 
 
@@ -80,8 +83,9 @@ class AmqpQueue(JobQueue):
         self._publisher: AbstractRobustChannel | None = None  # publisher confirms on
         self._jobs_exchange: AbstractExchange | None = None
         self._consumers: list[tuple[AbstractQueue, ConsumerTag]] = []
+        self._slots: list[Slots] = []
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._event_dispatchers: list[asyncio.Task[None]] = []
+        self._events = AmqpEvents(self._topology, self._channel, self._operation)
         self._closed = False
 
     @contextlib.asynccontextmanager
@@ -121,8 +125,8 @@ class AmqpQueue(JobQueue):
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=self._options.close_timeout_s)
         # Handlers still running lose their deliveries: the broker redelivers those jobs.
-        await _cancel_all([*self._in_flight, *self._event_dispatchers])
-        self._event_dispatchers.clear()
+        await _cancel_all(list(self._in_flight))
+        await self._events.close()
         connection, self._connection = self._connection, None
         self._publisher = self._jobs_exchange = None
         if connection is not None:
@@ -182,15 +186,18 @@ class AmqpQueue(JobQueue):
         channel = await self._channel(prefetch)
         # Each queue's consumer may hold ``prefetch`` deliveries; the slots keep the handlers
         # running at once to ``prefetch`` in all.
-        callback = functools.partial(self._on_job, handler, asyncio.Semaphore(prefetch))
+        slots = Slots(prefetch)
+        self._slots.append(slots)
+        callback = functools.partial(self._on_job, handler, slots)
         async with self._operation("consume jobs"):
             own = await self._topology.declare_worker_queue(channel, worker_id)
             shared = await self._topology.declare_jobs_queue(channel)
-            for queue in (own, shared):
+            returned = await self._topology.declare_returns_queue(channel)
+            for queue in (own, shared, returned):
                 self._consumers.append((queue, await queue.consume(callback)))
 
     async def _on_job(
-        self, handler: JobHandler, slots: asyncio.Semaphore, message: AbstractIncomingMessage
+        self, handler: JobHandler, slots: Slots, message: AbstractIncomingMessage
     ) -> None:
         with self._tracked():
             job = _decode(message)
@@ -201,16 +208,26 @@ class AmqpQueue(JobQueue):
             if count > self._options.delivery_limit:  # its worker queue's deliveries count too
                 await _settle(functools.partial(message.reject, requeue=False), "dead-letter")
                 return
-            async with slots:
-                try:
-                    await handler(Delivery(job, count))
-                except Exception:
-                    log.exception("Job %s failed in its handler; returning it", job.job_id)
-                    await _settle(message.nack, "return a job")
-                    return
+            if not await slots.take():  # consuming stopped before it started: hand it back
+                await _settle(message.nack, "hand back a job")
+                return
+            try:
+                await handler(Delivery(job, count))
+            except asyncio.CancelledError:  # its worker stopped it: another worker's now
+                await _settle(message.nack, "hand back a job")
+                raise
+            except Exception:
+                log.exception("Job %s failed in its handler; returning it", job.job_id)
+                await _settle(message.nack, "return a job")
+                return
+            finally:
+                slots.give()
             await _settle(message.ack, "acknowledge a job")
 
     async def stop_consuming(self) -> None:
+        for slots in self._slots:
+            slots.refuse_waiting()
+        self._slots.clear()
         consumers, self._consumers = self._consumers, []
         for queue, tag in consumers:
             try:
@@ -245,13 +262,41 @@ class AmqpQueue(JobQueue):
                 return
             await _settle(message.ack, "acknowledge a dead letter")
 
+    async def hand_back(self, worker_id: str) -> int:
+        _, jobs_exchange = await self._publishing()
+        channel = await self._channel(1)
+        moved = 0
+        try:
+            async with self._operation("open a worker's queue"):
+                queue = await self._topology.declare_worker_queue(channel, worker_id, robust=False)
+            while (message := await self._get(queue)) is not None:
+                async with self._operation("hand back a job"):
+                    await jobs_exchange.publish(
+                        _returned(message, self._options.delivery_limit),
+                        routing_key=self._topology.returns_queue,
+                    )
+                await _settle(message.ack, "acknowledge a job handed back")
+                moved += 1
+            # Not deleted: quorum queues refuse a conditional delete, and an unconditional
+            # one could drop a job routed here meanwhile. It expires once unused.
+        finally:
+            with contextlib.suppress(AMQPError, ChannelInvalidStateError, OSError):
+                await channel.close()
+        return moved
+
+    async def _get(self, queue: AbstractQueue) -> AbstractIncomingMessage | None:
+        async with self._operation("take a job"):
+            return await queue.get(no_ack=False, fail=False)
+
     async def pending(self) -> int:
         publisher, _ = await self._publishing()
         # A full declare, not a passive one: RabbitMQ 3.10 answers a passive declare of a
         # quorum queue with a message count of 0.
         async with self._operation("count waiting jobs"):
-            queue = await self._topology.declare_jobs_queue(publisher, robust=False)
-        return int(queue.declaration_result.message_count or 0)
+            shared = await self._topology.declare_jobs_queue(publisher, robust=False)
+            returned = await self._topology.declare_returns_queue(publisher, robust=False)
+        queues = (shared, returned)
+        return sum(int(queue.declaration_result.message_count or 0) for queue in queues)
 
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
@@ -269,43 +314,43 @@ class AmqpQueue(JobQueue):
     async def publish_event(self, reply_to: str, event: bytes) -> None:
         publisher, _ = await self._publishing()
         async with self._operation("publish an event"):
+            # Transient: a confirm waits for no disk, and an event lost with a broker restart
+            # only delays that cell's outputs until its run's end (see writer.py).
             await publisher.default_exchange.publish(
                 aio_pika.Message(event),
                 routing_key=self._topology.events_queue(reply_to),
-                mandatory=False,  # an instance that is gone loses its events
+                mandatory=False,  # never declared (no such instance): nobody to write them
             )
 
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
-        channel = await self._channel(_EVENTS_PREFETCH)
-        # Deliveries are queued here in arrival order and handled one at a time, so a
-        # worker's events are handled in the order it published them.
-        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        await self._connected()
+        await self._events.consume(instance_id, handler)
 
-        async def enqueue(message: AbstractIncomingMessage) -> None:
-            inbox.put_nowait(message)
+    async def stand_by(self, instance_id: str) -> None:
+        await self._connected()
+        await self._events.stand_by(instance_id)
 
-        async with self._operation("consume events"):
-            queue = await self._topology.declare_events_queue(channel, instance_id)
-            await queue.consume(enqueue)
-        task = asyncio.create_task(_dispatch_events(inbox, handler, instance_id))
-        self._event_dispatchers.append(task)
-
-
-async def _dispatch_events(
-    inbox: asyncio.Queue[AbstractIncomingMessage], handler: EventHandler, instance_id: str
-) -> None:
-    while True:
-        message = await inbox.get()
-        try:
-            await handler(message.body)
-        except Exception:  # one bad event must not stop the others
-            log.exception("Event handler of instance %s failed", instance_id)
-        await _settle(message.ack, "acknowledge an event")
+    async def release(self, instance_id: str) -> bool:
+        await self._connected()
+        return await self._events.release(instance_id)
 
 
 def _job_body(message: JobMessage) -> aio_pika.Message:
     return aio_pika.Message(
         message.encode(), content_type="application/json", delivery_mode=DeliveryMode.PERSISTENT
+    )
+
+
+def _returned(message: AbstractIncomingMessage, delivery_limit: int) -> aio_pika.Message:
+    headers = {k: v for k, v in (message.headers or {}).items() if k != _COUNT_HEADER}
+    # The queue it goes to counts from nothing: carry the failed deliveries it had.
+    headers[CARRIED_DELIVERIES] = delivery_count(message.headers, delivery_limit) - 1
+    headers.pop("x-death", None)  # counted in the line above
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type="application/json",
+        delivery_mode=DeliveryMode.PERSISTENT,
     )
 
 

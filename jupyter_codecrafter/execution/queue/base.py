@@ -9,10 +9,15 @@ Two implementations: ``MemoryQueue`` (one process, embedded mode) and ``AmqpQueu
   worker that dies, gets the job redelivered; after ``delivery_limit`` deliveries the job goes
   to the dead-letter handler instead.
 - Jobs for a session whose kernel lives on a worker are enqueued to that worker
-  (``worker_id``); if that worker stops consuming, its jobs flow back to the shared queue
-  after ``worker_queue_ttl_s`` so another worker runs them (with a fresh kernel).
-- Events are published to the queue of one server instance (``reply_to``); an instance that
-  is gone loses its events (the job record in the store still has the result).
+  (``worker_id``); if that worker stops consuming, its jobs flow back after
+  ``worker_queue_ttl_s`` so another worker runs them (with a fresh kernel), or at once when
+  :meth:`JobQueue.hand_back` moves them. Jobs that flow back are never refused for a full
+  queue: they were accepted once already.
+- Events are published to the queue of one server instance (``reply_to``), which outlives
+  its instance. Every other instance stands by on it (:meth:`JobQueue.stand_by`): exactly
+  one consumer of an instance's queue is active at a time, and when it goes the next takes
+  its events over, those it had not acknowledged first (see ``writer.py`` for why that is
+  enough for exactly-once outputs).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ...errors import MalformedMessage
@@ -63,9 +68,26 @@ class Delivery:
     delivery_count: int  # 1 on first delivery
 
 
+@dataclass(frozen=True, slots=True)
+class EventDelivery:
+    """One event, and what its consumer knows about its hold on the queue it came from."""
+
+    body: bytes
+    # Names one unbroken hold of this consumer on one instance's event queue. Within a
+    # tenure nobody else receives that queue's events; a reconnect starts a new one.
+    tenure: str
+    # Given to a consumer before, which may have acted on it before it went.
+    redelivered: bool = False
+    # Whether the delivery is still this consumer's: False once its channel closed, when
+    # the broker hands the event to the next consumer.
+    held: Callable[[], bool] = field(default=lambda: True, compare=False)
+
+
 JobHandler = Callable[[Delivery], Awaitable[None]]
 DeadLetterHandler = Callable[[JobMessage], Awaitable[None]]
-EventHandler = Callable[[bytes], Awaitable[None]]
+# A handler that raises gets the same event again after a pause: events are never skipped,
+# so a handler drops what it can never handle itself.
+EventHandler = Callable[[EventDelivery], Awaitable[None]]
 
 
 class JobQueue(ABC):
@@ -88,7 +110,14 @@ class JobQueue(ABC):
 
     @abstractmethod
     async def stop_consuming(self) -> None:
-        """Take no new deliveries; handlers in flight keep running (graceful shutdown)."""
+        """Take no new deliveries; handlers in flight keep running (graceful shutdown), and
+        jobs delivered but not handed to a handler yet go back to their queue."""
+
+    @abstractmethod
+    async def hand_back(self, worker_id: str) -> int:
+        """Move the jobs waiting in ``worker_id``'s queue (a worker that stopped, or died) to
+        the queue every worker takes from; how many moved. Each leaves its queue only once
+        it is safely in the other."""
 
     @abstractmethod
     async def consume_dead_letters(self, handler: DeadLetterHandler) -> None:
@@ -104,7 +133,18 @@ class JobQueue(ABC):
 
     @abstractmethod
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
-        """Deliver this instance's events to ``handler``, in publishing order per worker."""
+        """Deliver this instance's events to ``handler``, one at a time, in publishing order
+        per worker; acknowledged once the handler returns."""
+
+    @abstractmethod
+    async def stand_by(self, instance_id: str) -> None:
+        """Also consume another instance's events (to the same handler), becoming their
+        active consumer only when that instance's own consumer is gone. Idempotent."""
+
+    @abstractmethod
+    async def release(self, instance_id: str) -> bool:
+        """Stop standing by for a gone instance and delete its event queue, if that queue is
+        empty; whether it was (False: events still wait, keep standing by)."""
 
     @abstractmethod
     async def ping(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from ...errors import QueueError
 from ._memory_broker import Envelope, MemoryBroker
+from ._memory_events import EventConsumer, MemoryEvents
 from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
 from .base import (
     DeadLetterHandler,
@@ -31,11 +32,11 @@ class MemoryQueue(JobQueue):
 
     def __init__(self, options: QueueOptions | None = None) -> None:
         self._broker = MemoryBroker(options or QueueOptions())
-        self._events: dict[str, _EventInbox] = {}  # shared with peers, like the broker
+        self._events = MemoryEvents()  # shared with peers, like the broker
+        self._event_consumer: EventConsumer | None = None
         self._consumers: list[asyncio.Task[None]] = []
         self._dead_letter_consumers: list[asyncio.Task[None]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._own_inboxes: list[str] = []
         self._closed = False
 
     def peer(self) -> MemoryQueue:
@@ -56,11 +57,9 @@ class MemoryQueue(JobQueue):
         # Handlers still running are cancelled; their jobs go back to the queue.
         await _cancel_all([*self._in_flight, *self._dead_letter_consumers])
         self._dead_letter_consumers.clear()
-        for instance_id in self._own_inboxes:
-            inbox = self._events.pop(instance_id, None)
-            if inbox is not None:
-                await inbox.close()
-        self._own_inboxes.clear()
+        consumer, self._event_consumer = self._event_consumer, None
+        if consumer is not None:  # what it had not handled goes to the next consumer
+            await consumer.close()
 
     async def enqueue(self, message: JobMessage, *, worker_id: str | None = None) -> None:
         self._check_open()
@@ -103,8 +102,13 @@ class MemoryQueue(JobQueue):
             slots.release()
 
     async def stop_consuming(self) -> None:
+        # A consumer takes a job only once it has a slot: none waits here to be handed back.
         await _cancel_all(self._consumers)
         self._consumers.clear()
+
+    async def hand_back(self, worker_id: str) -> int:
+        self._check_open()
+        return self._broker.hand_back(worker_id)
 
     async def consume_dead_letters(self, handler: DeadLetterHandler) -> None:
         self._check_open()
@@ -127,17 +131,26 @@ class MemoryQueue(JobQueue):
 
     async def publish_event(self, reply_to: str, event: bytes) -> None:
         self._check_open()
-        inbox = self._events.get(reply_to)
-        if inbox is not None:  # an instance that is gone loses its events, as with RabbitMQ
-            inbox.deliver(event)
+        self._events.publish(reply_to, event)
 
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
         self._check_open()
-        previous = self._events.pop(instance_id, None)
-        if previous is not None:
-            await previous.close()
-        self._events[instance_id] = _EventInbox(instance_id, handler)
-        self._own_inboxes.append(instance_id)
+        if self._event_consumer is None:
+            self._event_consumer = EventConsumer(self._events, handler)
+        self._events.join(instance_id, self._event_consumer)
+
+    async def stand_by(self, instance_id: str) -> None:
+        self._check_open()
+        if self._event_consumer is None:
+            raise QueueError("Consume this instance's events before standing by for others.")
+        self._events.join(instance_id, self._event_consumer)
+
+    async def release(self, instance_id: str) -> bool:
+        if self._events.queues.get(instance_id):
+            return False
+        if self._event_consumer is not None:
+            self._events.leave(self._event_consumer, instance_id)
+        return True
 
     async def ping(self) -> None:
         self._check_open()
@@ -145,30 +158,6 @@ class MemoryQueue(JobQueue):
     def _check_open(self) -> None:
         if self._closed:
             raise QueueError("The job queue is closed.")
-
-
-class _EventInbox:
-    """One instance's events, handled one at a time in publishing order."""
-
-    def __init__(self, instance_id: str, handler: EventHandler) -> None:
-        self._instance_id = instance_id
-        self._handler = handler
-        self._events: asyncio.Queue[bytes] = asyncio.Queue()
-        self._task = asyncio.create_task(self._drain())
-
-    def deliver(self, event: bytes) -> None:
-        self._events.put_nowait(event)
-
-    async def _drain(self) -> None:
-        while True:
-            event = await self._events.get()
-            try:
-                await self._handler(event)
-            except Exception:  # one bad event must not stop the others
-                log.exception("Event handler of instance %s failed", self._instance_id)
-
-    async def close(self) -> None:
-        await _cancel_all([self._task])
 
 
 async def _cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
