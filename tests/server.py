@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 import httpx
 
 from tests.services import free_port
+
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 # Cheap argon2 parameters keep registration fast in tests; the algorithm is the same.
 FAST_PASSWORD_HASHING = {
@@ -110,6 +113,8 @@ def base_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
         CODECRAFTER_DATA_DIR=str(workdir / "codecrafter"),
         PYTHONUNBUFFERED="1",
+        # The package of this checkout, not whichever one the venv installed (a worktree).
+        PYTHONPATH=os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])),
     )
     env.update(extra)
     return env
@@ -161,6 +166,16 @@ class WorkerProcess(Process):
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}"
+
+    def worker_id(self, timeout_s: float = 30.0) -> str:
+        """The id the worker logged once it started consuming (waits for it)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = re.search(r"worker (\S+) consuming", self.log_path.read_text())
+            if found:
+                return found.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"the worker never started consuming:\n{self.log_tail()}")
 
 
 def start_worker(workdir: Path, env: Mapping[str, str], *args: str) -> WorkerProcess:

@@ -5,7 +5,6 @@ its sandboxes removed. Real RabbitMQ, Redis, Docker and codecrafter-worker proce
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 
 from tests.client import Account, Api
 from tests.e2e.conftest import scaled_env
-from tests.server import JupyterServer, Process, running, start_server, start_worker
+from tests.server import JupyterServer, WorkerProcess, running, start_server, start_worker
 
 SLOW_CELL = "import time\ntime.sleep(4)\nprint('done')"
 
@@ -44,9 +43,9 @@ def server(tmp_path: Path, env: dict[str, str]) -> Iterator[JupyterServer]:
         yield server
 
 
-def sandboxes_of(worker: Process) -> list[str]:
+def sandboxes_of(worker: WorkerProcess) -> list[str]:
     """Ids of sandbox containers labelled with the worker id this process logged."""
-    worker_id = _worker_id(worker)
+    worker_id = worker.worker_id()
     listed = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=codecrafter.worker={worker_id}"],
         capture_output=True,
@@ -54,16 +53,6 @@ def sandboxes_of(worker: Process) -> list[str]:
         check=True,
     )
     return listed.stdout.split()
-
-
-def _worker_id(worker: Process) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"worker (\S+) consuming", worker.log_path.read_text())
-        if found:
-            return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"the worker never started consuming:\n{worker.log_tail()}")
 
 
 async def start_slow_run(api: Api) -> tuple[Account, dict[str, Any]]:
@@ -88,7 +77,7 @@ async def test_sigterm_lets_the_run_in_flight_finish(
     api = Api(server.api)
     with running(worker):
         account, job = await start_slow_run(api)
-        worker_id = _worker_id(worker)
+        worker_id = worker.worker_id()
         assert await asyncio.to_thread(worker.stop, 60) == 0
         done = await api.wait_job(account, job["id"])
         assert done["status"] == "succeeded", done
@@ -119,7 +108,7 @@ async def test_a_killed_worker_run_is_redone_and_its_sandbox_removed(
         with running(second):
             done = await api.wait_job(account, job["id"])
             assert done["status"] == "succeeded", done
-            assert done["worker"] == _worker_id(second) and done["attempts"] == 2
+            assert done["worker"] == second.worker_id() and done["attempts"] == 2
             deadline = time.monotonic() + 30
             while sandboxes_of(first):
                 assert time.monotonic() < deadline, "the dead worker's sandbox was not removed"

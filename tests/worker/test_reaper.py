@@ -6,8 +6,6 @@ Redis; jobs queued as a server would."""
 from __future__ import annotations
 
 import asyncio
-import re
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import Job, JobKind, JobStatus
 from jupyter_codecrafter.utils import new_id, utcnow
 from tests.execution.queue_support import delete_amqp_names
-from tests.server import Process, running, start_worker
+from tests.server import running, start_worker
 
 
 @pytest.fixture
@@ -51,16 +49,6 @@ async def backends(
     await delete_amqp_names(amqp_url, namespace, set())
 
 
-def worker_id(worker: Process) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"worker (\S+) consuming", worker.log_path.read_text())
-        if found:
-            return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"the worker never started consuming:\n{worker.log_tail()}")
-
-
 async def queue_cell(store: Store, queue: AmqpQueue, code: str, owner: str) -> str:
     """A cell run of session s1, queued for the worker that owns its kernel."""
     job = Job(new_id(), JobKind.CELL, "u1", "python", code, utcnow(), session_id="s1")
@@ -89,7 +77,7 @@ async def test_a_vanished_workers_jobs_are_finalised_or_handed_back(
     store, queue = backends
     doomed = start_worker(tmp_path / "w1", env)
     with running(doomed):
-        owner = worker_id(doomed)
+        owner = doomed.worker_id()
         running_id = await queue_cell(store, queue, "import time\ntime.sleep(30)", owner)
         await until_status(store, running_id, JobStatus.RUNNING)
         doomed.kill()
@@ -101,5 +89,5 @@ async def test_a_vanished_workers_jobs_are_finalised_or_handed_back(
         waited = await until_status(store, waiting_id, JobStatus.SUCCEEDED)
     assert abandoned.status is JobStatus.INTERNAL_ERROR
     assert abandoned.error is not None and "abandoned" in abandoned.error
-    assert waited.worker == worker_id(survivor) and waited.attempts == 1
+    assert waited.worker == survivor.worker_id() and waited.attempts == 1
     assert waited.outputs == [{"output_type": "stream", "name": "stdout", "text": "next\n"}]
