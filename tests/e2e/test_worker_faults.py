@@ -1,6 +1,7 @@
 """Faults in a scaled deployment lose nothing that was acknowledged: a worker stopped with
 SIGTERM finishes the runs it started and hands the rest back; a worker killed mid-run has
-its run redone elsewhere and its sandboxes removed. Real RabbitMQ, Redis, Docker and codecrafter-worker processes."""
+its run redone elsewhere and its sandboxes removed. Real RabbitMQ, Redis, Docker and
+codecrafter-worker processes."""
 
 from __future__ import annotations
 
