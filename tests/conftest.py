@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.client import Api
+from tests.private_services import RabbitServer, RedisServer
 from tests.server import LIVE, JupyterServer, running, start_server
 from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
 
@@ -210,3 +211,30 @@ async def api(embedded_server: JupyterServer) -> AsyncIterator[Api]:
     client = Api(embedded_server.api)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis only this test uses, so killing its clients or restarting it harms no one."""
+    try:
+        subprocess.run(["redis-server", "--version"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        unavailable("redis-server", str(exc))
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_rabbitmq() -> Iterator[RabbitServer]:
+    """A RabbitMQ node only this test uses, so restarting it harms no one."""
+    need("rabbitmq-server", lambda: subprocess.run(["rabbitmqctl", "version"], check=True))
+    server = RabbitServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -1,16 +1,13 @@
-"""Bus fixtures: each bus under test, and a private Redis a test may kill or restart."""
+"""Bus fixtures: each bus under test (a private Redis is in the root conftest.py)."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from jupyter_codecrafter.bus.base import Bus
 from jupyter_codecrafter.bus.memory import MemoryBus
-from tests.services import free_port, unavailable, wait_for_port
 
 BusFactory = Callable[[], Bus]
 
@@ -43,54 +40,3 @@ async def bus(make_bus: BusFactory) -> Bus:
     created = make_bus()
     await created.start()
     return created
-
-
-class RedisServer:
-    """A redis-server of the test's own, on a free port, that the test may stop and restart."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._workdir = workdir
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self._workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
-            self._proc = None
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A Redis only this test uses, so killing its clients or restarting it harms no one."""
-    try:
-        subprocess.run(["redis-server", "--version"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        unavailable("redis-server", str(exc))
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -11,9 +11,9 @@ import redis
 
 from jupyter_codecrafter.bus.redis import RedisBus
 from jupyter_codecrafter.errors import BusError
+from tests.private_services import RedisServer
 from tests.services import free_port
 
-from .conftest import RedisServer
 from .helpers import Inbox
 
 
