@@ -66,6 +66,8 @@ SECURITY_HEADERS = {
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE_S = 600
+# A backend that is away (503) is usually back within seconds: clients may retry that soon.
+UNAVAILABLE_RETRY_AFTER_S = 5
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -253,7 +255,8 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
         count_backend_error(error)
         self.set_status(error.status)
         if error.status in (429, 503):  # a backend coming back (503) is worth a retry too
-            self.set_header("Retry-After", str(getattr(error, "retry_after_s", 5)))
+            retry_after_s = getattr(error, "retry_after_s", UNAVAILABLE_RETRY_AFTER_S)
+            self.set_header("Retry-After", str(retry_after_s))
         if error.status == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")

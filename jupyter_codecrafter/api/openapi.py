@@ -229,7 +229,7 @@ def _responses(
         if model is not None:
             schema = refs[(model, "serialization")]
             response["content"] = {"application/json": {"schema": schema}}
-        if status == 429:
+        if status in (429, 503):  # rate limited, or a backend coming back
             response["headers"] = {
                 "Retry-After": {
                     "description": "Seconds to wait before retrying.",
