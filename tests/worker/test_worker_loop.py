@@ -4,7 +4,7 @@ SQLite store, the in-process queue and bus, and the process sandbox."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,10 +81,16 @@ class Rig:
         return job
 
     async def finished(self, job_id: str, timeout_s: float = 30) -> Job:
+        return await self.until(job_id, lambda job: job.status.is_final, timeout_s)
+
+    async def until(
+        self, job_id: str, condition: Callable[[Job], bool], timeout_s: float = 30
+    ) -> Job:
+        """The job once ``condition`` holds for it."""
         async with asyncio.timeout(timeout_s):
             while True:
                 job = await self.store.jobs.get(job_id)
-                if job is not None and job.status.is_final:
+                if job is not None and condition(job):
                     return job
                 await asyncio.sleep(0.02)
 
@@ -253,3 +259,35 @@ async def test_one_user_cannot_starve_another(rig: Rig) -> None:
     a_done = [await rig.finished(job.id, timeout_s=60) for job in a_jobs]
     later = [job for job in a_done if job.started_at > b_done.started_at]  # type: ignore[operator]
     assert len(later) >= 15
+
+
+def hangs_the_first_time(marker: Path) -> str:
+    """Code that hangs on its first attempt and prints ``again`` on the next (it leaves a
+    marker file: the process sandbox here is unconfined)."""
+    return (
+        "import os, time\n"
+        f"if os.path.exists({str(marker)!r}):\n"
+        "    print('again')\n"
+        "else:\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+        "    time.sleep(600)\n"
+    )
+
+
+async def test_a_run_outlasting_the_stop_grace_is_redone_by_the_next_worker(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """A stopping worker waits for a hanging run only its grace period, then stops it: the
+    run is not ended failed or cancelled but goes back, and the next worker runs it again."""
+    stopping = rig.worker("w1", stop_grace_s=0.2)
+    await stopping.start()
+    job = await rig.submit(JobKind.SNIPPET, hangs_the_first_time(tmp_path / "started"))
+    await rig.until(job.id, lambda job: job.status is JobStatus.RUNNING)
+    await stopping.stop()
+    rig.workers.remove(stopping)
+    assert (await rig.until(job.id, lambda _: True)).status is JobStatus.RUNNING
+
+    await rig.worker("w2").start()
+    done = await rig.finished(job.id)
+    assert (done.status, done.worker, done.attempts) == (JobStatus.SUCCEEDED, "w2", 2)
+    assert done.outputs == [{"output_type": "stream", "name": "stdout", "text": "again\n"}]
