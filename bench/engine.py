@@ -1,0 +1,143 @@
+"""The execution engine under a classroom's load, through the API of a real embedded server.
+
+Prints, each against its baseline measured in the same run:
+
+1. first run of a new notebook session (POST to final), with the warm pool and without;
+2. a single python snippet on an idle server, p50, against one ``docker run --rm``;
+3. snippet throughput: 40 snippets at once, against 4 parallel loops of 5 ``docker run --rm``;
+4. 30 sessions pressing Run at once: cold (no kernels yet) and warm (their kernels running).
+
+Run with ``.venv/bin/python bench/engine.py [--sandbox docker|bwrap] [--runs 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.client import Account, Api
+from tests.server import running, start_server
+
+IMAGE = "codecrafter-sandbox:latest"
+DOCKER_RUN = ["docker", "run", "--rm", "--network", "none", IMAGE, "python3", "-c", "print(1)"]
+
+
+async def timed(coro: object) -> float:
+    started = time.perf_counter()
+    await coro  # type: ignore[misc]
+    return time.perf_counter() - started
+
+
+async def cell_run(api: Api, account: Account, session_id: str) -> None:
+    job = await api.run_cell(account, session_id, "c1", "print(1)")
+    done = await api.wait_job(account, job["id"], poll_s=0.005)
+    assert done["status"] == "succeeded", done
+
+
+async def snippet(api: Api, account: Account) -> None:
+    body = {"language": "python", "code": "print(1)"}
+    response = await api.http.post("/execute/snippet", json=body, headers=account.headers)
+    assert response.status_code == 202, response.text
+    done = await api.wait_job(account, response.json()["job"]["id"], poll_s=0.005)
+    assert done["status"] == "succeeded", done
+
+
+async def idle_snippet(api: Api, account: Account) -> float:
+    """One snippet on an idle server: after a pause, as when one student presses Run."""
+    await asyncio.sleep(1.0)
+    return await timed(snippet(api, account))
+
+
+async def first_runs(api: Api, accounts: list[Account], runs: int) -> list[float]:
+    """POST to final of the first cell of fresh sessions, one after another."""
+    times = []
+    for index in range(runs):
+        account = accounts[index % len(accounts)]
+        session = await api.create_session(account)
+        times.append(await timed(cell_run(api, account, session["id"])))
+        await asyncio.sleep(1.0)  # the warm pool refills between sessions, as between students
+    return times
+
+
+def docker_loops(loops: int, each: int) -> float:
+    """Runs per second of ``loops`` parallel shells each doing ``each`` docker runs."""
+    script = "; ".join([shlex.join(DOCKER_RUN) + " >/dev/null"] * each)
+    started = time.perf_counter()
+    shells = [subprocess.Popen(["/bin/sh", "-c", script]) for _ in range(loops)]  # noqa: S603
+    for shell in shells:
+        shell.wait()
+    return loops * each / (time.perf_counter() - started)
+
+
+def one_docker_run() -> float:
+    started = time.perf_counter()
+    subprocess.run(DOCKER_RUN, check=True, capture_output=True)  # noqa: S603
+    return time.perf_counter() - started
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+async def main(sandbox: str, runs: int) -> None:
+    for warm in ("1", "0"):
+        with tempfile.TemporaryDirectory(prefix="ccengine") as workdir:
+            env = {
+                "CODECRAFTER_SANDBOX": sandbox,
+                "CODECRAFTER_WARM_KERNELS": warm,
+                "CODECRAFTER_RUNS_PER_USER": "0",
+                "CODECRAFTER_WORKER_CONCURRENCY": "8",
+            }
+            server = start_server(Path(workdir), env)
+            with running(server):
+                async with Api(server.api) as api:
+                    await measure(api, sandbox, runs, warm=warm == "1")
+
+
+async def measure(api: Api, sandbox: str, runs: int, *, warm: bool) -> None:
+    accounts = [await api.register() for _ in range(30)]
+    await asyncio.sleep(5)  # the worker announces itself; the pool fills
+    first = await first_runs(api, accounts, runs)
+    print(
+        f"[warm pool {'on ' if warm else 'off'}] first run of a new session: p50 {p50(first):.3f} s"
+    )
+    if not warm:
+        return
+    single = [await idle_snippet(api, accounts[0]) for _ in range(runs)]
+    baseline = [one_docker_run() for _ in range(5)] if sandbox == "docker" else [float("nan")]
+    print(f"single snippet: p50 {p50(single):.3f} s (docker run --rm: {p50(baseline):.3f} s)")
+    started = time.perf_counter()
+    await asyncio.gather(*(snippet(api, accounts[i % 30]) for i in range(40)))
+    rate = 40 / (time.perf_counter() - started)
+    loop_rate = docker_loops(4, 5) if sandbox == "docker" else float("nan")
+    print(
+        f"40 snippets at once: {rate:.1f} runs/s (4 loops of 5 docker runs: {loop_rate:.1f}/s,"
+        f" x{rate / loop_rate:.2f})"
+    )
+    await classroom(api, accounts)
+
+
+async def classroom(api: Api, accounts: list[Account]) -> None:
+    sessions = [await api.create_session(account) for account in accounts]
+    pairs = list(zip(accounts, sessions, strict=True))
+    for label in ("cold", "warm"):
+        started = time.perf_counter()
+        await asyncio.gather(*(cell_run(api, a, s["id"]) for a, s in pairs))
+        print(f"30 sessions press Run at once ({label}): {time.perf_counter() - started:.2f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sandbox", default="docker", choices=["docker", "bwrap"])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main(args.sandbox, args.runs))
