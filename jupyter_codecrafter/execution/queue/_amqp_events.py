@@ -24,15 +24,12 @@ from aiormq.abc import AbstractChannel
 from ...errors import QueueError
 from ...utils import new_id
 from ._amqp_topology import Topology
+from ._retry import retry_until_handled
 from .base import EventDelivery, EventHandler
 
 log = logging.getLogger(__name__)
 
 EVENTS_PREFETCH = 256
-# A handler that failed (the store or the rooms are down) gets the event again after this
-# long, doubling up to the maximum.
-RETRY_FIRST_S = 0.1
-RETRY_MAX_S = 5.0
 
 OpenChannel = Callable[[int], Awaitable[AbstractRobustChannel]]
 Operation = Callable[[str], AbstractAsyncContextManager[None]]
@@ -123,17 +120,3 @@ class AmqpEvents:
     async def _handle(self, delivery: EventDelivery) -> None:
         assert self._handler is not None
         await retry_until_handled(self._handler, delivery)
-
-
-async def retry_until_handled(handler: EventHandler, delivery: EventDelivery) -> None:
-    """Call ``handler`` until it returns, pausing longer after each failure; give up only
-    when the delivery is no longer ours (another consumer has the event)."""
-    pause_s = RETRY_FIRST_S
-    while delivery.held():
-        try:
-            await handler(delivery)
-            return
-        except Exception:
-            log.warning("Handling an event failed; retrying in %.1f s", pause_s, exc_info=True)
-        await asyncio.sleep(pause_s)
-        pause_s = min(RETRY_MAX_S, pause_s * 2)

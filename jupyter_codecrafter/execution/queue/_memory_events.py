@@ -8,7 +8,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from ._amqp_events import retry_until_handled
+from ._retry import retry_until_handled
 from .base import EventDelivery, EventHandler
 
 _consumer_numbers = itertools.count(1)
