@@ -55,7 +55,7 @@ format: install
 bench:
 	@for file in bench/[a-z]*.py; do \
 		name=$$(basename $$file .py); \
-		case $$name in *_common) continue;; esac; \
+		case $$name in *_common|rooms_latency|rooms_pycrdt_server) continue;; esac; \
 		printf '  make bench-%-22s %s\n' "$$name" "$$(sed -n '1s/^"""//p' $$file)"; \
 	done
 
