@@ -36,6 +36,19 @@ def scaled_env(
     }
 
 
+def backends_env(tmp_path: Path, broker_url: str, redis_url: str, namespace: str) -> dict[str, str]:
+    """Servers and workers sharing a broker, Redis and one SQLite file, with no warm pool
+    (the fault tests count every kernel and run)."""
+    return {
+        "CODECRAFTER_BROKER_URL": broker_url,
+        "CODECRAFTER_REDIS_URL": redis_url,
+        "CODECRAFTER_STORE_URL": f"sqlite:///{tmp_path}/shared.db",
+        "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
+        "CODECRAFTER_NAMESPACE": namespace,
+        "CODECRAFTER_WARM_KERNELS": "0",
+    }
+
+
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Deployment]:
     """One Jupyter server with the in-process queue, worker and bus, and the process sandbox."""

@@ -6,7 +6,6 @@ harm other suites), a server and a codecrafter-worker process, the process sandb
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.client import Account, Api
+from tests.e2e.conftest import backends_env
 from tests.private_services import RabbitServer, RedisServer
 from tests.server import JupyterServer, WorkerProcess, running, start_server, start_worker
 
@@ -72,17 +72,6 @@ class Load:
             assert response.json()["error"]["code"] in ("queue_error", "bus_error", "backend_error")
 
 
-def backend_env(tmp_path: Path, broker_url: str, redis_url: str, namespace: str) -> dict[str, str]:
-    return {
-        "CODECRAFTER_BROKER_URL": broker_url,
-        "CODECRAFTER_REDIS_URL": redis_url,
-        "CODECRAFTER_STORE_URL": f"sqlite:///{tmp_path}/shared.db",
-        "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CODECRAFTER_NAMESPACE": namespace,
-        "CODECRAFTER_WARM_KERNELS": "0",
-    }
-
-
 @pytest.fixture
 def deployment(
     tmp_path: Path, env: dict[str, str]
@@ -105,7 +94,7 @@ class TestRabbitMQRestart:
     def env(
         self, tmp_path: Path, private_rabbitmq: RabbitServer, redis_clean: str, namespace: str
     ) -> dict[str, str]:
-        return backend_env(tmp_path, private_rabbitmq.url, redis_clean, namespace)
+        return backends_env(tmp_path, private_rabbitmq.url, redis_clean, namespace)
 
     @pytest.mark.timeout(240)
     async def test_runs_accepted_around_a_broker_restart_all_finish(
@@ -131,7 +120,7 @@ class TestRedisRestart:
     def env(
         self, tmp_path: Path, amqp_url: str, private_redis: RedisServer, namespace: str
     ) -> dict[str, str]:
-        return backend_env(tmp_path, amqp_url, private_redis.url, namespace)
+        return backends_env(tmp_path, amqp_url, private_redis.url, namespace)
 
     @pytest.mark.timeout(240)
     async def test_runs_accepted_around_a_redis_restart_all_finish(

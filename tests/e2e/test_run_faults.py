@@ -7,7 +7,6 @@ rooms, not the sandbox)."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from jupyter_codecrafter.store.records import SessionKind
 from tests.client import Account, Api
+from tests.e2e.conftest import backends_env
 from tests.notebooks import code_cell
 from tests.server import JupyterServer, WorkerProcess, running, start_server, start_worker
 from tests.yclient import YClient
@@ -29,14 +29,7 @@ PRINTING_CELL = (
 
 @pytest.fixture
 def env(tmp_path: Path, amqp_url: str, redis_clean: str, namespace: str) -> dict[str, str]:
-    return {
-        "CODECRAFTER_BROKER_URL": amqp_url,
-        "CODECRAFTER_REDIS_URL": redis_clean,
-        "CODECRAFTER_STORE_URL": f"sqlite:///{tmp_path}/shared.db",
-        "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CODECRAFTER_NAMESPACE": namespace,
-        "CODECRAFTER_WARM_KERNELS": "0",
-    }
+    return backends_env(tmp_path, amqp_url, redis_clean, namespace)
 
 
 @pytest.fixture
