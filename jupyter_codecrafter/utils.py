@@ -1,11 +1,14 @@
-"""Small helpers every layer uses: clock, identifiers, private files."""
+"""Small helpers every layer uses: clock, identifiers, private files, stopping tasks."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -36,3 +39,18 @@ def private_file(path: Path) -> Path:
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o600)
     return path
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they end, cancelling again those that run on.
+
+    A loop may swallow one cancellation: Python 3.11's ``asyncio.wait_for`` (in our code
+    and in drivers) drops one that lands just as its inner future completes, and a stop
+    that awaited such a loop once would wait for ever. The current task is skipped.
+    """
+    pending = [task for task in tasks if task is not asyncio.current_task()]
+    while pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+        pending = [task for task in pending if not task.done()]

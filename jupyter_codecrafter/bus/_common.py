@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..utils import cancel_and_wait
 from .base import Handler, Subscription
 
 log = logging.getLogger(__name__)
@@ -20,17 +21,6 @@ def ttl_ms(ttl_s: float) -> int:
     if ttl_s <= 0:
         raise ValueError(f"ttl_s must be positive, got {ttl_s!r}")
     return max(1, round(ttl_s * 1000))
-
-
-async def cancel_and_wait(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it ends.
-
-    Cancels again while it runs on: Python 3.11's ``asyncio.wait_for`` (which drivers use
-    inside connect) swallows a cancellation that lands just as its inner future completes.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.1)
 
 
 class QueuedSubscription(Subscription):
@@ -83,4 +73,4 @@ class QueuedSubscription(Subscription):
         if self._task is asyncio.current_task():
             self._task.cancel()
         else:
-            await cancel_and_wait(self._task)
+            await cancel_and_wait([self._task])

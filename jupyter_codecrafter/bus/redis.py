@@ -27,7 +27,8 @@ from tenacity import (
 )
 
 from ..errors import BusError
-from ._common import QueuedSubscription, cancel_and_wait, ttl_ms
+from ..utils import cancel_and_wait
+from ._common import QueuedSubscription, ttl_ms
 from .base import Bus, Handler, Subscription
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class RedisBus(Bus):
     async def close(self) -> None:
         reader, self._reader = self._reader, None
         if reader is not None:
-            await cancel_and_wait(reader)
+            await cancel_and_wait([reader])
         subscriptions = [s for subs in self._subscribers.values() for s in subs]
         self._subscribers.clear()
         for subscription in subscriptions:

@@ -16,6 +16,7 @@ import time
 
 from ..bus.base import Bus
 from ..errors import CodeCrafterError
+from ..utils import cancel_and_wait
 from .queue.base import JobQueue
 
 log = logging.getLogger("jupyter_codecrafter.execution")
@@ -50,9 +51,7 @@ class EventHandover:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         with contextlib.suppress(CodeCrafterError):
             await self._bus.hash_delete(INSTANCES_KEY, self._instance_id)
 

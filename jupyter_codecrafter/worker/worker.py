@@ -10,7 +10,6 @@ the jobs of workers that are gone (``execution/reaper.py``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,7 @@ from ..execution.reaper import Reaper
 from ..logs import set_request_id
 from ..store.base import Store
 from ..store.records import Job, JobKind, JobStatus
-from ..utils import new_id, utcnow
+from ..utils import cancel_and_wait, new_id, utcnow
 from .announce import announce_languages
 from .control import ControlListener, RunningJobs
 from .emitter import Emitter
@@ -124,9 +123,7 @@ class Worker:
         await self._queue.stop_consuming()
         await self._finish_or_hand_back()
         if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+            await cancel_and_wait([self._maintenance])
         await self._control.stop()
         await self.kernels.shutdown()  # servers route this worker's sessions elsewhere now
         await self._hand_back_own()

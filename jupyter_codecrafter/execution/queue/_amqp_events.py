@@ -22,7 +22,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from aiormq.abc import AbstractChannel
 
 from ...errors import QueueError
-from ...utils import new_id
+from ...utils import cancel_and_wait, new_id
 from ._amqp_topology import Topology
 from ._retry import retry_until_handled
 from .base import EventDelivery, EventHandler
@@ -86,9 +86,7 @@ class AmqpEvents:
     async def close(self) -> None:
         """Stop handling: what is not acknowledged goes to the next consumer."""
         if self._dispatcher is not None:
-            self._dispatcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatcher
+            await cancel_and_wait([self._dispatcher])
         self._dispatcher, self._channel = None, None
         self._queues.clear()
 

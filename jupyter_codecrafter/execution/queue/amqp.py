@@ -28,6 +28,7 @@ from aiormq import spec
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
 
 from ...errors import MalformedMessage, QueueError, QueueFull
+from ...utils import cancel_and_wait
 from ._amqp_events import AmqpEvents
 from ._amqp_topology import CARRIED_DELIVERIES, Topology, delivery_count
 from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
@@ -125,7 +126,7 @@ class AmqpQueue(JobQueue):
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=self._options.close_timeout_s)
         # Handlers still running lose their deliveries: the broker redelivers those jobs.
-        await _cancel_all(list(self._in_flight))
+        await cancel_and_wait(list(self._in_flight))
         await self._events.close()
         connection, self._connection = self._connection, None
         self._publisher = self._jobs_exchange = None
@@ -368,13 +369,3 @@ async def _settle(settle: Callable[[], Awaitable[None]], action: str) -> None:
         await settle()
     except (AMQPError, ChannelInvalidStateError, OSError) as exc:
         log.warning("Could not %s (%s); the broker will redeliver it", action, exc)
-
-
-async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until they end (again if a cancellation was swallowed)."""
-    pending = [task for task in tasks if task is not asyncio.current_task()]
-    while pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.1)
-        pending = [task for task in pending if not task.done()]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 
 from ...errors import QueueError
+from ...utils import cancel_and_wait
 from ._memory_broker import Envelope, MemoryBroker
 from ._memory_events import EventConsumer, MemoryEvents
 from ._options import DEAD_LETTER_RETRY_DELAY_S, QueueOptions
@@ -55,7 +55,7 @@ class MemoryQueue(JobQueue):
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=self._broker.options.close_timeout_s)
         # Handlers still running are cancelled; their jobs go back to the queue.
-        await _cancel_all([*self._in_flight, *self._dead_letter_consumers])
+        await cancel_and_wait([*self._in_flight, *self._dead_letter_consumers])
         self._dead_letter_consumers.clear()
         consumer, self._event_consumer = self._event_consumer, None
         if consumer is not None:  # what it had not handled goes to the next consumer
@@ -103,7 +103,7 @@ class MemoryQueue(JobQueue):
 
     async def stop_consuming(self) -> None:
         # A consumer takes a job only once it has a slot: none waits here to be handed back.
-        await _cancel_all(self._consumers)
+        await cancel_and_wait(self._consumers)
         self._consumers.clear()
 
     async def hand_back(self, worker_id: str) -> int:
@@ -158,13 +158,3 @@ class MemoryQueue(JobQueue):
     def _check_open(self) -> None:
         if self._closed:
             raise QueueError("The job queue is closed.")
-
-
-async def _cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until they end (again if a cancellation was swallowed)."""
-    pending = [task for task in tasks if task is not asyncio.current_task()]
-    while pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.1)
-        pending = [task for task in pending if not task.done()]

@@ -371,9 +371,16 @@ async def host_version(command: tuple[str, ...]) -> str:
             stderr=asyncio.subprocess.STDOUT,
             env=environment(Path("/")),
         )
-        output, _ = await asyncio.wait_for(process.communicate(), 10)
-    except (OSError, TimeoutError):
+    except OSError:
         return ""
+    try:
+        async with asyncio.timeout(10):  # not wait_for: it can swallow a stop's cancel
+            output, _ = await process.communicate()
+    except TimeoutError:
+        return ""
+    finally:
+        if process.returncode is None:  # timed out, or the worker is stopping
+            process.kill()
     return first_line(output.decode(errors="replace"))
 
 
