@@ -43,10 +43,10 @@ async def spares_sandbox(
 async def ready(box: DockerSandbox, count: int = 2) -> None:
     """Wait (up to 60 s) until ``count`` spares are started."""
     for _ in range(600):
-        if len(box.spares._ready) >= count:
+        if len(box.spares._pool._ready) >= count:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"only {len(box.spares._ready)} spares after 60 s")
+    raise AssertionError(f"only {len(box.spares._pool._ready)} spares after 60 s")
 
 
 async def removed(docker_client: Any, container_id: str) -> None:
@@ -61,9 +61,9 @@ async def removed(docker_client: Any, container_id: str) -> None:
 async def run_in_spare(box: DockerSandbox, code: str, stdin: str = "") -> Any:
     """Run Python code, asserting it took a spare."""
     await ready(box)
-    taken = box.spares._ready[0].container.id
+    taken = box.spares._pool._ready[0].container.id
     result = await box.run("python", code, stdin, SPARE_LIMITS)
-    assert taken not in {spare.container.id for spare in box.spares._ready}
+    assert taken not in {spare.container.id for spare in box.spares._pool._ready}
     return result
 
 
@@ -79,12 +79,12 @@ async def test_spare_serves_one_run_and_is_replaced(
 ) -> None:
     """The spare a run used is removed, and the pool starts another in its place."""
     await ready(spares_sandbox)
-    taken = spares_sandbox.spares._ready[0].container.id
+    taken = spares_sandbox.spares._pool._ready[0].container.id
     result = await spares_sandbox.run("python", "print(1)", "", SPARE_LIMITS)
     assert result.stdout == "1\n"
     await ready(spares_sandbox)
     await removed(docker_client, taken)
-    assert taken not in {spare.container.id for spare in spares_sandbox.spares._ready}
+    assert taken not in {spare.container.id for spare in spares_sandbox.spares._pool._ready}
 
 
 async def test_a_run_leaves_nothing_for_the_next(spares_sandbox: DockerSandbox) -> None:
@@ -133,11 +133,11 @@ async def test_spare_run_is_not_root_and_has_no_network(spares_sandbox: DockerSa
 async def test_other_limits_get_their_own_container(spares_sandbox: DockerSandbox) -> None:
     """A run asking for other limits does not take a spare."""
     await ready(spares_sandbox)
-    before = [spare.container.id for spare in spares_sandbox.spares._ready]
+    before = [spare.container.id for spare in spares_sandbox.spares._pool._ready]
     other = Limits(timeout_s=5.0, memory_mb=64, pids=32, output_bytes=1000, tmpfs_mb=8)
     result = await spares_sandbox.run("python", "print(2)", "", other)
     assert result.stdout == "2\n"
-    assert [spare.container.id for spare in spares_sandbox.spares._ready] == before
+    assert [spare.container.id for spare in spares_sandbox.spares._pool._ready] == before
 
 
 async def test_closing_removes_the_spares(

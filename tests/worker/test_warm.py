@@ -27,14 +27,12 @@ async def filled(pool: WarmSandbox, count: int) -> None:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def pool(confined_sandbox: Sandbox) -> AsyncIterator[WarmSandbox]:
-    """A pool of one kernel over a confined backend; its kernels are the test's to stop."""
-    warm = WarmSandbox(confined_sandbox, size=1, limits=LIMITS)
+    """A pool of one kernel over the module's confined backend; kernels it hands out are the
+    test's to stop."""
+    warm = WarmSandbox(_Borrowed(confined_sandbox), size=1, limits=LIMITS)
     warm.start()
     yield warm
-    if warm._filler is not None:
-        warm._filler.cancel()
-    for kernel in warm._ready:
-        await kernel.stop()
+    await warm.close()
 
 
 async def test_a_new_session_gets_a_started_kernel_and_the_pool_refills(
@@ -43,7 +41,7 @@ async def test_a_new_session_gets_a_started_kernel_and_the_pool_refills(
     """A kernel with the pool's limits comes ready from the pool, answers at once, and the
     pool starts a replacement; the next session gets a different kernel."""
     await filled(pool, 1)
-    waiting = pool._ready[0]
+    waiting = pool._pool._ready[0]
     first = await pool.start_kernel(LIMITS)
     assert first is waiting and pool.warm == 0
     kernel = await Kernel.start(pool, LIMITS)
@@ -65,7 +63,7 @@ async def test_other_limits_start_a_kernel_of_their_own(pool: WarmSandbox) -> No
     smaller = dataclasses.replace(LIMITS, memory_mb=128)
     kernel = await pool.start_kernel(smaller)
     try:
-        assert pool.warm == 1 and kernel is not pool._ready[0]
+        assert pool.warm == 1 and kernel is not pool._pool._ready[0]
     finally:
         await kernel.stop()
 
@@ -79,6 +77,19 @@ async def test_closing_stops_the_waiting_kernels(
     warm.start()
     await filled(warm, 2)
     await warm.close()
+    assert await asyncio.to_thread(os.listdir, runtime_dir) == before
+
+
+async def test_closing_while_a_kernel_starts_leaves_nothing(
+    confined_sandbox: Sandbox, runtime_dir: Path
+) -> None:
+    """A worker stopping while its pool starts a kernel waits for that kernel and stops it."""
+    before = await asyncio.to_thread(os.listdir, runtime_dir)
+    warm = WarmSandbox(_Borrowed(confined_sandbox), size=1, limits=LIMITS)
+    warm.start()
+    await asyncio.sleep(0)  # the start is under way, not yet done
+    await warm.close()
+    assert warm.warm == 0
     assert await asyncio.to_thread(os.listdir, runtime_dir) == before
 
 

@@ -41,10 +41,10 @@ from .docker_common import (
     remove,
     signalled,
 )
+from .refill import Refill
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
-RETRY_S = 5.0
 Labels = Callable[[str, str, Path], dict[str, str]]
 
 
@@ -67,24 +67,25 @@ class DockerSpares:
     ) -> None:
         self._client, self._image, self._runtime_dir = client, image, runtime_dir
         self._labels = labels
-        self.size, self.limits = size, limits
-        self._ready: list[Spare] = []
+        self.limits = limits
         self._retiring: set[asyncio.Task[None]] = set()
-        self._wanted = asyncio.Event()
-        self._filler: asyncio.Task[None] | None = None
-        self._making: asyncio.Future[Spare] | None = None
+        # All at once: after a burst the daemon creates them side by side.
+        self._pool: Refill[Spare] = Refill(self._make, discard, size=size, what="spare container")
+
+    @property
+    def size(self) -> int:
+        return self._pool.size
+
+    @property
+    def ready(self) -> int:
+        return self._pool.ready
 
     def start(self) -> None:
-        if self.size > 0 and self._filler is None:
-            self._filler = asyncio.create_task(self._fill(), name="codecrafter-spares")
-            self._wanted.set()
+        self._pool.start()
 
     def take(self, limits: Limits) -> Spare | None:
         """A started spare for a run with the pool's limits, if one is ready."""
-        if limits != self.limits or not self._ready:
-            return None
-        self._wanted.set()
-        return self._ready.pop(0)
+        return self._pool.take() if limits == self.limits else None
 
     def retire(self, spare: Spare) -> None:
         """Remove a used spare in the background: its run's result need not wait for it."""
@@ -96,22 +97,6 @@ class DockerSpares:
         self._retiring.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("could not remove a used spare container", exc_info=task.exception())
-
-    async def _fill(self) -> None:
-        while True:
-            await self._wanted.wait()
-            self._wanted.clear()
-            while len(self._ready) < self.size:
-                # Shielded: a close() meanwhile waits for this spare and removes it, where a
-                # cancelled Docker call would leave a container nobody knows of.
-                self._making = asyncio.ensure_future(self._make())
-                try:
-                    self._ready.append(await asyncio.shield(self._making))
-                    self._making = None
-                except Exception:  # Docker is down: try later, never crash the worker
-                    self._making = None
-                    log.warning("could not start a spare container", exc_info=True)
-                    await asyncio.sleep(RETRY_S)
 
     async def _make(self) -> Spare:
         run_dir = make_kernel_dir(self._runtime_dir)
@@ -134,16 +119,9 @@ class DockerSpares:
         return spare
 
     async def close(self) -> None:
-        if self._filler is not None:
-            self._filler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._filler
-        ready, self._ready = self._ready, []
-        making, self._making = self._making, None
-        if making is not None:
-            with contextlib.suppress(Exception):
-                ready.append(await making)
-        await asyncio.gather(*(discard(spare) for spare in ready), *self._retiring)
+        """Remove every spare, also one being made, and wait for those being removed."""
+        await self._pool.close()
+        await asyncio.gather(*self._retiring)
 
 
 async def run_in_spare(api: Any, spare: Spare, command: list[str], limits: Limits) -> RunResult:

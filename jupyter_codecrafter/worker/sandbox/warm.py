@@ -10,8 +10,6 @@ sessions. Snippets pass through to the backend (Docker keeps spare containers of
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -19,10 +17,9 @@ from ... import metrics
 from ...store.records import Limits
 from .base import KernelSandbox, RunResult, Sandbox
 from .languages import Language
+from .refill import Refill
 
 log = logging.getLogger("jupyter_codecrafter.worker")
-
-RETRY_S = 5.0  # after a failed start, before the pool tries again
 
 
 class WarmSandbox(Sandbox):
@@ -32,43 +29,31 @@ class WarmSandbox(Sandbox):
         self.confined = inner.confined
         self.size = size
         self._limits = limits
-        self._ready: list[KernelSandbox] = []
-        self._wanted = asyncio.Event()
-        self._filler: asyncio.Task[None] | None = None
+        self._pool: Refill[KernelSandbox] = Refill(
+            lambda: inner.start_kernel(limits),
+            lambda kernel: kernel.stop(),
+            size=size,
+            parallel=1,  # kernels start while runs go on: one at a time leaves them the cores
+            what="warm kernel",
+            on_change=metrics.warm_pool_size,
+        )
 
     @property
     def warm(self) -> int:
         """Kernels ready for the next session."""
-        return len(self._ready)
+        return self._pool.ready
 
     def start(self) -> None:
         self.inner.start()
-        if self.size > 0 and self._filler is None:
-            self._filler = asyncio.create_task(self._fill(), name="codecrafter-warm-pool")
-            self._wanted.set()
+        self._pool.start()
 
     async def start_kernel(self, limits: Limits) -> KernelSandbox:
         if limits == self._limits:
-            while self._ready:
-                kernel = self._ready.pop(0)
-                metrics.warm_pool_size(len(self._ready))
-                self._wanted.set()
+            while (kernel := self._pool.take()) is not None:
                 if await kernel.is_alive():
                     return kernel
                 await kernel.stop()  # died while waiting: never handed out
         return await self.inner.start_kernel(limits)
-
-    async def _fill(self) -> None:
-        while True:
-            await self._wanted.wait()
-            self._wanted.clear()
-            while len(self._ready) < self.size:
-                try:
-                    self._ready.append(await self.inner.start_kernel(self._limits))
-                except Exception:  # the backend is down: try again later, never crash
-                    log.warning("warm pool: could not start a kernel", exc_info=True)
-                    await asyncio.sleep(RETRY_S)
-                metrics.warm_pool_size(len(self._ready))
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         return await self.inner.run(language, code, stdin, limits)
@@ -81,12 +66,7 @@ class WarmSandbox(Sandbox):
         return await self.inner.versions()
 
     async def close(self) -> None:
-        if self._filler is not None:
-            self._filler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._filler
-        ready, self._ready = self._ready, []
-        await asyncio.gather(*(kernel.stop() for kernel in ready))
+        await self._pool.close()  # also waits for a kernel being started, and stops it
         await self.inner.close()
 
     async def reap(self, is_alive: Callable[[str], Awaitable[bool]]) -> int:
