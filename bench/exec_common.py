@@ -1,0 +1,130 @@
+"""What the execution benchmarks share: a deployment, sessions with a warm kernel, and
+clients that time when a cell's output reaches their copy of the notebook.
+
+``embedded`` is one ``jupyter server`` with its worker in process; ``scaled`` is two server
+instances and one ``codecrafter-worker`` on RabbitMQ, Redis and one SQLite file. Both use
+the Docker sandbox unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from websockets.asyncio.client import connect
+
+from tests.client import Account, Api
+from tests.notebooks import code_cell, ipynb
+from tests.server import JupyterServer, running, start_server, start_worker
+
+AMQP_URL = os.environ.get("CODECRAFTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REDIS_URL = os.environ.get("CODECRAFTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+CELL = "c1"
+
+
+@contextlib.contextmanager
+def deployment(mode: str, sandbox: str, **settings: str) -> Iterator[list[JupyterServer]]:
+    """The servers of an ``embedded`` or ``scaled`` deployment (its worker runs meanwhile)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"ccbench-{mode}"))
+    env = {"CODECRAFTER_SANDBOX": sandbox, "CODECRAFTER_RUNS_PER_USER": "0"}
+    env.update({f"CODECRAFTER_{key.upper()}": value for key, value in settings.items()})
+    if mode == "embedded":
+        server = start_server(workdir / "server", env)
+        with running(server):
+            yield [server]
+        return
+    env.update(scaled_env(workdir))
+    first, second = (start_server(workdir / f"server{i}", env) for i in (1, 2))
+    worker = start_worker(workdir / "worker", env)
+    with running(first, second, worker):
+        yield [first, second]
+
+
+def scaled_env(workdir: Path) -> dict[str, str]:
+    return {
+        "CODECRAFTER_BROKER_URL": AMQP_URL,
+        "CODECRAFTER_REDIS_URL": REDIS_URL,
+        "CODECRAFTER_STORE_URL": f"sqlite:///{workdir}/shared.db",
+        "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
+        "CODECRAFTER_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}.",
+    }
+
+
+async def warm_session(api: Api, account: Account) -> str:
+    """A notebook session of ``account`` whose kernel is started (one cell has run)."""
+    session = await api.create_session(account, content=ipynb(code_cell(CELL, "")))
+    job = await api.run_cell(account, session["id"], CELL, "x = 1")
+    done = await api.wait_job(account, job["id"], poll_s=0.01)
+    assert done["status"] == "succeeded", done
+    return str(session["id"])
+
+
+# What a new y-websocket client sends: sync step 1 (empty state), step 2 (nothing new).
+HELLO = (b"\x00\x00\x01\x00", b"\x00\x01\x02\x00\x00")
+MARK = re.compile(rb"@(\d+-\d+)@")
+
+
+class Watchers:
+    """Bare room sockets that note when each ``@<round>-<n>@`` first reaches each of them.
+
+    They behave as a fresh y-websocket client on connect, then find marks in the updates
+    they receive (an output's text travels as UTF-8), so this process spends little time
+    per delivery and the figure is the servers': printed in a sandbox, seen on a socket.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, str], float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._news = asyncio.Event()
+
+    async def open(self, urls: list[str]) -> None:
+        for start in range(0, len(urls), 20):  # a few at a time, as a class arrives
+            opened = [
+                self._opened(start + i, url) for i, url in enumerate(urls[start : start + 20])
+            ]
+            await asyncio.gather(*opened)
+
+    def times(self, marks: list[str]) -> list[float]:
+        """When each of ``marks`` reached each socket it reached so far."""
+        wanted = set(marks)
+        return [at for (_, mark), at in self.seen.items() if mark in wanted]
+
+    async def until_seen(self, marks: list[str], sockets: int, timeout_s: float = 60) -> None:
+        """Wait until each of ``marks`` reached ``sockets`` sockets."""
+        async with asyncio.timeout(timeout_s):
+            while len(self.times(marks)) < len(marks) * sockets:
+                self._news.clear()
+                await self._news.wait()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _opened(self, index: int, url: str) -> None:
+        ready = asyncio.get_running_loop().create_future()
+        self._tasks.append(asyncio.create_task(self._watch(index, url, ready)))
+        await ready
+
+    async def _watch(self, index: int, url: str, ready: asyncio.Future[None]) -> None:
+        async with connect(url, max_size=None, max_queue=None, open_timeout=60) as ws:
+            for hello in HELLO:
+                await ws.send(hello)
+            ready.set_result(None)
+            async for message in ws:
+                now = time.perf_counter()
+                if isinstance(message, bytes) and message[:1] == b"\x00":
+                    for mark in MARK.findall(message):
+                        self.seen.setdefault((index, mark.decode()), now)
+                        self._news.set()

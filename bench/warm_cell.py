@@ -1,0 +1,164 @@
+"""A warm cell run, from POST to the output in a second client's document, and where the
+time goes.
+
+One user runs ``print`` in a session whose kernel is warm; a second client of the room (on
+the other instance when scaled) notes when the output reaches its copy of the notebook.
+Baselines in the same run: a raw ``jupyter_client`` round trip to a local kernel, and to a
+kernel in the sandbox driven directly (no server). The job's own timestamps (stored by
+server and worker, to the millisecond) split the path into: API (POST to queued), queue
+(queued to started by the worker), sandbox (the kernel's run, from the direct baseline),
+and events and room (the rest, until the second client has the output).
+
+Run with ``.venv/bin/python bench/warm_cell.py [--mode embedded|scaled] [--runs 30]
+[--sandbox docker|bwrap|process]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from datetime import datetime
+from typing import Any
+
+from exec_common import Watchers, deployment, warm_session
+from jupyter_client.manager import start_new_async_kernel
+
+from jupyter_codecrafter.store.records import Limits
+from jupyter_codecrafter.worker.kernel import Kernel
+from jupyter_codecrafter.worker.sandbox.base import Sandbox
+from tests.client import Account, Api
+
+LIMITS = Limits(timeout_s=30, memory_mb=256)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+async def local_kernel(runs: int) -> list[float]:
+    manager, client = await start_new_async_kernel(kernel_name="python3")
+    samples = []
+    try:
+        for _ in range(runs + 1):  # the first is a warm-up
+            started = time.perf_counter()
+            await client.execute_interactive("print(1)", timeout=30, output_hook=lambda m: None)
+            samples.append(ms(time.perf_counter() - started))
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    return samples[1:]
+
+
+async def sandbox_kernel(sandbox_name: str, runs: int) -> list[float]:
+    sandbox = new_sandbox(sandbox_name)
+    sandbox.start()
+    kernel = await Kernel.start(sandbox, LIMITS)
+    samples = []
+
+    async def ignore(_: dict[str, Any]) -> None:
+        return None
+
+    try:
+        for _ in range(runs + 1):
+            started = time.perf_counter()
+            await kernel.execute("print(1)", timeout_s=30, output_bytes=10_000, on_output=ignore)
+            samples.append(ms(time.perf_counter() - started))
+    finally:
+        await kernel.shutdown()
+        await sandbox.close()
+    return samples[1:]
+
+
+def new_sandbox(name: str) -> Sandbox:
+    if name == "docker":
+        from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
+
+        return DockerSandbox("codecrafter-sandbox:latest")
+    if name == "bwrap":
+        from jupyter_codecrafter.worker.sandbox.bwrap import BwrapSandbox
+
+        return BwrapSandbox()
+    from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
+
+    return ProcessSandbox()
+
+
+async def ours(mode: str, sandbox: str, runs: int) -> dict[str, list[float]]:
+    with deployment(mode, sandbox) as servers:
+        async with Api(servers[0].api) as api:
+            user = await api.register()
+            session = await warm_session(api, user)
+            watchers = Watchers()
+            await watchers.open([servers[-1].room_url(session, user.access_token)])
+            try:
+                return await timed_runs(api, user, session, watchers, runs)
+            finally:
+                await watchers.close()
+
+
+async def timed_runs(
+    api: Api, user: Account, session: str, watchers: Watchers, runs: int
+) -> dict[str, list[float]]:
+    stages: dict[str, list[float]] = {}
+    for run in range(runs + 1):
+        wall, started = time.time(), time.perf_counter()
+        job = await api.run_cell(user, session, "c1", f"print('@{run}-0@')")
+        accepted = time.perf_counter()
+        await watchers.until_seen([f"{run}-0"], 1)
+        done = await api.wait_job(user, job["id"], poll_s=0.005)
+        if run == 0:
+            continue  # warm-up
+        seen = watchers.times([f"{run}-0"])[0]
+        for name, at in (
+            ("accepted (202)", accepted - started),
+            ("queued", stamp(done, "queued_at") - wall),
+            ("started by the worker", stamp(done, "started_at") - wall),
+            ("output in the second client", seen - started),
+            ("finished", stamp(done, "finished_at") - wall),
+        ):
+            stages.setdefault(name, []).append(ms(at))
+        await asyncio.sleep(0.2)
+    return stages
+
+
+def stamp(job: dict[str, Any], field: str) -> float:
+    return datetime.fromisoformat(str(job[field])).timestamp()
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def report(local: list[float], direct: list[float], stages: dict[str, list[float]]) -> None:
+    base = p50(local)
+    print(f"{'local kernel, jupyter_client (baseline)':<44} p50 {base:7.1f} ms")
+    ratio = p50(direct) / base
+    print(f"{'sandbox kernel, driven directly':<44} p50 {p50(direct):7.1f} ms  x{ratio:.2f}")
+    print("whole path, p50 of each moment after the POST was sent:")
+    for name, samples in stages.items():
+        print(f"  {name:<42} {p50(samples):7.1f} ms")
+    total = p50(stages["output in the second client"])
+    started = p50(stages["started by the worker"])
+    print(f"{'POST to output in a second client':<44} p50 {total:7.1f} ms  x{total / base:.2f}")
+    print("where it goes (p50):")
+    print(f"  API, POST to queued        {p50(stages['queued']):7.1f} ms")
+    print(f"  queue, to the worker       {started - p50(stages['queued']):7.1f} ms")
+    print(f"  sandbox kernel             {p50(direct):7.1f} ms")
+    print(f"  events and room            {total - started - p50(direct):7.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", default="embedded", choices=["embedded", "scaled"])
+    parser.add_argument("--sandbox", default="docker", choices=["docker", "bwrap", "process"])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    local = await local_kernel(args.runs)
+    direct = await sandbox_kernel(args.sandbox, args.runs)
+    report(local, direct, await ours(args.mode, args.sandbox, args.runs))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
