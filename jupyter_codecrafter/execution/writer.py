@@ -108,12 +108,10 @@ class OutputWriter:
             return
         outputs = await self._stored_outputs(event, record, decision)
         update = scratch.change(lambda nb: _write(nb, cell_id, event, record, decision, outputs))
-        if update is not None and await self._reveal(session_id, room, update, delivery):
+        if update is not None and await self._reveal(session_id, update, delivery):
             self._hold(key, runlog.read(scratch.doc, cell_id), delivery)
 
-    async def _reveal(
-        self, session_id: str, room: Doc[Any], update: bytes, delivery: EventDelivery
-    ) -> bool:
+    async def _reveal(self, session_id: str, update: bytes, delivery: EventDelivery) -> bool:
         """Store the change, then show it; a change not shown is dropped with its copy.
         False when the event went to another consumer meanwhile: that one writes it."""
         try:
@@ -124,7 +122,7 @@ class OutputWriter:
         except BaseException:
             self._scratches.pop(session_id, None)
             raise
-        room.apply_update(update)
+        self._rooms.apply_stored(session_id, update)  # stored once: by us, not the room again
         return True
 
     def _unsure(self, key: tuple[str, str], event: JobEvent, delivery: EventDelivery) -> bool:

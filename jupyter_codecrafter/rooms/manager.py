@@ -215,6 +215,11 @@ class RoomManager:
             if room.idle:
                 self._idle(room)
 
+    def apply_stored(self, session_id: str, update: bytes) -> None:
+        """Inside :meth:`edit`: show a change the caller appended to the store itself.
+        Every client and instance gets it; the room does not store it a second time."""
+        self._rooms[session_id].apply_stored(update)
+
     async def get_content(self, session_id: str, kind: SessionKind) -> dict[str, Any] | str:
         """The live document as an nbformat dict or text: this instance's room (else the
         store), with what other instances holding the room have and it lacks."""

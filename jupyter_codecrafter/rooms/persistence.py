@@ -25,6 +25,7 @@ from ..store.records import DocumentState
 log = logging.getLogger("jupyter_codecrafter.rooms")
 
 MAX_BACKOFF_S = 5.0
+COMPACTION_DUE = b""  # queued instead of an update: compact, there is nothing to append
 
 
 class RoomPersistence:
@@ -73,6 +74,13 @@ class RoomPersistence:
     def enqueue(self, update: bytes) -> None:
         self._queue.put_nowait(update)
 
+    def count_stored(self) -> None:
+        """An update of this room that its maker appended itself: it counts towards the
+        next compaction, which the task runs when it is due."""
+        self.updates_since_snapshot += 1
+        if self.updates_since_snapshot >= self._compact_every:
+            self._queue.put_nowait(COMPACTION_DUE)
+
     async def stop(self, *, persist: bool) -> None:
         """Stop appending; with ``persist``, compact when anything changed since the last
         snapshot (the snapshot holds updates still queued, so they are not lost)."""
@@ -113,8 +121,12 @@ class RoomPersistence:
             if self._pending is None:  # the stop marker
                 self._pending = merge_updates(*extra) if extra else None
                 return
-            if extra:
-                self._pending = merge_updates(self._pending, *extra)
+            updates = [update for update in (self._pending, *extra) if update]
+            if not updates:  # only COMPACTION_DUE
+                self._pending = None
+                await self._compact_if_due()
+                continue
+            self._pending = merge_updates(*updates) if len(updates) > 1 else updates[0]
             if self._stopping:
                 return  # what is pending goes into the snapshot at stop
             try:
@@ -131,8 +143,11 @@ class RoomPersistence:
                 continue
             self._pending, failures = None, 0
             self.updates_since_snapshot += 1
-            if self.updates_since_snapshot >= self._compact_every:
-                await self.compact()
+            await self._compact_if_due()
+
+    async def _compact_if_due(self) -> None:
+        if self.updates_since_snapshot >= self._compact_every:
+            await self.compact()
 
     async def _pause(self, delay_s: float) -> None:
         """Sleep before a retry, unless stopped meanwhile."""
@@ -142,10 +157,10 @@ class RoomPersistence:
                 await self._wake.wait()
 
     def _drain(self) -> list[bytes]:
-        """Updates waiting in the queue (the stop marker is dropped)."""
+        """Updates waiting in the queue (markers are dropped)."""
         updates = []
         while not self._queue.empty():
             update = self._queue.get_nowait()
-            if update is not None:
+            if update:  # not the stop marker, nor COMPACTION_DUE
                 updates.append(update)
         return updates

@@ -59,6 +59,7 @@ log = logging.getLogger("jupyter_codecrafter.rooms")
 class _Source(enum.Enum):
     CLIENT = "client"  # a connection of this instance
     EXTERNAL = "external"  # another instance, or the store
+    STORED = "stored"  # this instance's server, already appended to the store by its maker
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +264,16 @@ class Room:
         finally:
             self._source = None
 
+    def apply_stored(self, update: bytes) -> None:
+        """Apply a server change its maker already appended to the store (the output
+        writer, which must store before it shows): clients and other instances get it, the
+        store does not get it twice."""
+        self._source = (_Source.STORED, None)
+        try:
+            self.body.apply_update(update)
+        finally:
+            self._source = None
+
     def apply_external(self, update: bytes) -> None:
         """Apply an update from another instance (not stored again, not republished)."""
         self._source = (_Source.EXTERNAL, None)
@@ -289,8 +300,11 @@ class Room:
         source, sender = self._source or (None, None)
         self._broadcast(encode_update(update), skip=sender)
         metrics.room_update(source and source.value, clients=len(self.channels) - bool(sender))
-        if source is not _Source.EXTERNAL:
+        if source is _Source.STORED:
+            self.persistence.count_stored()
+        elif source is not _Source.EXTERNAL:
             self.persistence.enqueue(update)
+        if source is not _Source.EXTERNAL:
             self.replica.publish_update(update)
 
     def _broadcast(self, message: bytes, *, skip: ClientChannel | None = None) -> None:

@@ -3,6 +3,7 @@ the way JupyterLab would show them, with the real room manager and SQLite store.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.execution.events import EventType, JobEvent
 from jupyter_codecrafter.execution.writer import OutputWriter
+from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, wrap
 from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
 from jupyter_codecrafter.rooms.notebook import find_cell
 from jupyter_codecrafter.store.base import Store, create_store
@@ -163,3 +165,41 @@ async def test_events_for_a_deleted_cell_are_skipped(
     started = JobEvent(EventType.STARTED, "job2", session_id="s1", cell_id="gone", seq=1)
     await writer.apply(started)
     assert (await cell(rooms))["outputs"][0]["text"] == "stale\n"
+
+
+async def test_each_change_of_a_run_is_stored_once(
+    rooms: RoomManager, writer: OutputWriter, store: Store
+) -> None:
+    """Each change a run makes is appended to the store once (by the writer; the room does
+    not save it again), and the stored document shows the run's outputs."""
+    before = len((await store.documents.load("s1")).updates)
+    events = [event(EventType.STARTED), stream("a\n"), stream("b\n")]
+    for each in [*events, event(EventType.FINISHED, status="succeeded", execution_count=1)]:
+        await writer.apply(each)
+    await asyncio.sleep(0.2)  # the room's saving task has had its chance to append
+    state = await store.documents.load("s1")
+    assert len(state.updates) - before == 4
+    stored = content_of(wrap(SessionKind.NOTEBOOK, doc_from_state("s1", state)))
+    assert stored["cells"][0]["outputs"] == [  # type: ignore[index]
+        {"output_type": "stream", "name": "stdout", "text": "a\nb\n"}
+    ]
+
+
+async def test_a_room_given_only_run_outputs_still_compacts(store: Store) -> None:
+    """A room whose changes all come from runs compacts its stored history when it is due."""
+    bus = MemoryBus()
+    await bus.start()
+    manager = RoomManager(store, bus, instance_id="i1", compact_every=3)
+    await manager.start()
+    writer = OutputWriter(manager, store)
+    try:
+        await writer.apply(event(EventType.STARTED))
+        for n in range(6):
+            await writer.apply(stream(f"{n}\n"))
+        async with asyncio.timeout(10):
+            # Polled: the store has no change event to wait on.
+            while (await store.documents.load("s1")).snapshot is None:
+                await asyncio.sleep(0.02)
+    finally:
+        await manager.stop()
+        await bus.close()
