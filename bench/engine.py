@@ -5,7 +5,9 @@ Prints, each against its baseline measured in the same run:
 1. first run of a new notebook session (POST to final), with the warm pool and without;
 2. a single python snippet on an idle server, p50, against one ``docker run --rm``;
 3. snippet throughput: 40 snippets at once, against 4 parallel loops of 5 ``docker run --rm``;
-4. 30 sessions pressing Run at once: cold (no kernels yet) and warm (their kernels running).
+4. 30 sessions pressing Run at once: cold (no kernels yet) and warm (their kernels running);
+5. 30 new sessions pressing Run at once on a worker whose warm pool is sized to the class
+   (``warm_kernels`` 30, filled before the lesson), against the cold figure of 4.
 
 Run with ``.venv/bin/python bench/engine.py [--sandbox docker|bwrap] [--runs 10]``.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import shlex
 import statistics
 import subprocess
@@ -21,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -101,6 +106,39 @@ async def main(sandbox: str, runs: int) -> None:
             with running(server):
                 async with Api(server.api) as api:
                     await measure(api, sandbox, runs, warm=warm == "1")
+    await class_sized_pool(sandbox)
+
+
+async def class_sized_pool(sandbox: str) -> None:
+    """30 new sessions at once when the worker keeps 30 kernels started ahead."""
+    token = secrets.token_hex(16)
+    env = {
+        "CODECRAFTER_SANDBOX": sandbox,
+        "CODECRAFTER_WARM_KERNELS": "30",
+        "CODECRAFTER_RUNS_PER_USER": "0",
+        "CODECRAFTER_WORKER_CONCURRENCY": "8",
+    }
+    with tempfile.TemporaryDirectory(prefix="ccengine") as workdir:
+        server = start_server(Path(workdir), env, args=[f"--IdentityProvider.token={token}"])
+        with running(server):
+            async with Api(server.api) as api:
+                accounts = [await api.register() for _ in range(30)]
+                await pool_filled(server.url, token, 30)
+                sessions = [await api.create_session(account) for account in accounts]
+                started = time.perf_counter()
+                pairs = zip(accounts, sessions, strict=True)
+                await asyncio.gather(*(cell_run(api, a, s["id"]) for a, s in pairs))
+                took = time.perf_counter() - started
+                print(f"30 new sessions press Run at once, warm_kernels 30: {took:.2f} s")
+
+
+async def pool_filled(url: str, token: str, size: int, timeout_s: float = 300) -> None:
+    """Wait until the server's metrics show ``size`` kernels waiting in the warm pool."""
+    headers = {"Authorization": f"token {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers) as http, asyncio.timeout(timeout_s):
+        # Polled: metrics have no change event to wait on.
+        while f"codecrafter_warm_pool_size {float(size)}" not in (await http.get("/metrics")).text:  # noqa: ASYNC110
+            await asyncio.sleep(1)
 
 
 async def measure(api: Api, sandbox: str, runs: int, *, warm: bool) -> None:
