@@ -259,6 +259,20 @@ async def test_kernel_that_dies_is_an_internal_error(sandbox: Sandbox) -> None:
         await fresh.shutdown()
 
 
+async def test_a_kernel_that_dies_between_runs_fails_the_next_run(sandbox: Sandbox) -> None:
+    """A kernel that exits on its own after a run is found dead by the next run, which ends
+    as INTERNAL_ERROR instead of waiting for ever."""
+    fresh = await Kernel.start(sandbox, LIMITS)
+    try:
+        later = "import os, threading\nthreading.Timer(0.3, os._exit, [3]).start()"
+        assert (await run(fresh, later)).status == JobStatus.SUCCEEDED
+        await asyncio.sleep(0.5)  # gone now, though the worker last heard from it just now
+        assert (await run(fresh, "print(1)")).status == JobStatus.INTERNAL_ERROR
+        assert not fresh.is_alive and not await fresh.check_alive()
+    finally:
+        await fresh.shutdown()
+
+
 async def test_restart_cancels_the_running_cell(sandbox: Sandbox) -> None:
     """Restarting during a long cell ends it as CANCELLED and gives a fresh, working kernel."""
     fresh = await Kernel.start(sandbox, LIMITS)
