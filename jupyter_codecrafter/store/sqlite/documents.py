@@ -19,23 +19,17 @@ class SQLiteDocuments(DocumentRepository):
         self._db = db
 
     async def append(self, session_id: str, update: bytes) -> int:
-        # IMMEDIATE: the counter bump and the insert happen under the write lock, so two
-        # processes appending at once get distinct, increasing numbers and no gap is seen.
-        async with self._db.transaction() as tx:
-            head = await tx.fetch_one(
-                "INSERT INTO document_heads (session_id, last_seq, snapshot_seq) "
-                "VALUES (?, 1, 0) ON CONFLICT (session_id) "
-                "DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-                (session_id,),
-            )
-            if head is None:  # an upsert with RETURNING always returns its row
-                raise StoreError("SQLite returned no sequence number.")
-            seq = int(head["last_seq"])
-            await tx.execute(
-                "INSERT INTO document_updates (session_id, seq, data) VALUES (?, ?, ?)",
-                (session_id, seq, bytes(update)),
-            )
-        return seq
+        # One statement: it takes the write lock before reading the head, so two processes
+        # appending at once get distinct, increasing numbers (the head follows by trigger).
+        row = await self._db.fetch_one(
+            "INSERT INTO document_updates (session_id, seq, data) VALUES (:id, "
+            "COALESCE((SELECT last_seq FROM document_heads WHERE session_id = :id), 0) + 1, "
+            ":data) RETURNING seq",
+            {"id": session_id, "data": bytes(update)},
+        )
+        if row is None:  # an INSERT with RETURNING always returns its row
+            raise StoreError("SQLite returned no sequence number.")
+        return int(row["seq"])
 
     async def load(self, session_id: str) -> DocumentState:
         # One read transaction: the snapshot and the updates come from the same moment.

@@ -127,7 +127,19 @@ _V1 = (
     "CREATE INDEX activity_session ON activity (session_id, timestamp DESC)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# An append is one INSERT that numbers itself from the head; the head follows by trigger.
+# One statement takes the write lock before it reads, like BEGIN IMMEDIATE, so appends of
+# several processes still get distinct, increasing numbers, in one call instead of four.
+_V2 = (
+    """CREATE TRIGGER document_updates_head AFTER INSERT ON document_updates
+    BEGIN
+        INSERT INTO document_heads (session_id, last_seq, snapshot_seq)
+        VALUES (NEW.session_id, NEW.seq, 0)
+        ON CONFLICT (session_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq);
+    END""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
