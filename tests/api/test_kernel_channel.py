@@ -1,0 +1,197 @@
+"""A session's kernel channel: Jupyter's kernel WebSocket protocol bridged to the session's
+sandbox kernel, two clients at once, filtered by role (issue 12)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.client import Account, Api
+from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
+from tests.server import JupyterServer, running, start_server
+from tests.sessions.api_helpers import grant
+
+INPUT_TIMEOUT_S = 5
+
+OPEN_COMM = """
+from ipykernel.comm import Comm
+state = {"value": 0}
+lesson = Comm(target_name="lesson", data={"hello": 1})
+def on_msg(msg):
+    state["value"] = msg["content"]["data"]["value"]
+lesson.on_msg(on_msg)
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """An embedded server whose input() waits a few seconds for an answer."""
+    env = {"CODECRAFTER_KERNEL_INPUT_TIMEOUT_S": str(INPUT_TIMEOUT_S)}
+    server = start_server(tmp_path_factory.mktemp("kernel-channel"), env)
+    with running(server):
+        yield server
+
+
+@dataclass
+class Pair:
+    """A session with a writer (its owner) and a reader, each on the kernel channel."""
+
+    api: Api
+    session_id: str
+    owner: Account
+    reader: Account
+    writer_ws: KernelWs
+    reader_ws: KernelWs
+
+    async def run(self, code: str) -> dict[str, Any]:
+        job = await self.api.run_cell(self.owner, self.session_id, "c1", code)
+        return await self.api.wait_job(self.owner, job["id"])
+
+
+@pytest.fixture
+async def pair(server: JupyterServer) -> AsyncIterator[Pair]:
+    async with Api(server.api) as api:
+        owner, reader = await api.register(), await api.register()
+        session = await api.create_session(owner)
+        await grant(api, owner, session["id"], reader, "read")
+        url = kernel_channel_url(server.url, session["id"], owner.access_token)
+        reader_url = kernel_channel_url(server.url, session["id"], reader.access_token)
+        async with KernelWs.connect(url) as one, KernelWs.connect(reader_url) as two:
+            yield Pair(api, session["id"], owner, reader, one, two)
+
+
+def text(job: dict[str, Any]) -> str:
+    return "".join(o.get("text", "") for o in job["outputs"] if o["output_type"] == "stream")
+
+
+async def test_kernel_info_before_the_first_run(pair: Pair) -> None:
+    """Before any run there is no kernel, yet the channel answers kernel_info for Python."""
+    reply = await pair.reader_ws.request("kernel_info_request", {})
+    assert reply["content"]["status"] == "ok"
+    assert reply["content"]["language_info"]["name"] == "python"
+    assert (
+        await pair.api.http.get(f"/sessions/{pair.session_id}/kernel", headers=pair.owner.headers)
+    ).json()["kernel"]["state"] == "none"
+
+
+async def test_completion_and_inspection_for_both_clients(pair: Pair) -> None:
+    """Writer and reader both complete and inspect a name defined by an earlier run."""
+    await pair.run("lesson_total = 42")
+    for ws in (pair.writer_ws, pair.reader_ws):
+        completed = await ws.request("complete_request", {"code": "lesson_t", "cursor_pos": 8})
+        assert "lesson_total" in completed["content"]["matches"]
+        inspected = await ws.request(
+            "inspect_request", {"code": "lesson_total", "cursor_pos": 5, "detail_level": 0}
+        )
+        assert inspected["content"]["found"] is True
+        assert "int" in inspected["content"]["data"]["text/plain"]
+
+
+async def test_a_comm_opened_by_the_kernel_reaches_both(pair: Pair) -> None:
+    """A comm the kernel opens in a run is announced to every client of the session."""
+    await pair.run(OPEN_COMM)
+    for ws in (pair.writer_ws, pair.reader_ws):
+        opened = await ws.wait_for("iopub", lambda m: m["msg_type"] == "comm_open")
+        assert opened["content"]["target_name"] == "lesson"
+        assert opened["content"]["data"] == {"hello": 1}
+
+
+async def test_a_writers_comm_message_changes_the_kernel_a_readers_is_dropped(
+    pair: Pair,
+) -> None:
+    """The reader's comm message leaves the kernel's value alone; the writer's sets it."""
+    await pair.run(OPEN_COMM)
+    opened = await pair.reader_ws.wait_for("iopub", lambda m: m["msg_type"] == "comm_open")
+    comm_id = opened["content"]["comm_id"]
+    for ws, value in ((pair.reader_ws, 99), (pair.writer_ws, 7)):
+        update = ws.message("comm_msg", {"comm_id": comm_id, "data": {"value": value}})
+        await ws.send("shell", update)
+        # Later messages of one client reach the kernel in order: after this reply, the
+        # comm message was handled, or never sent.
+        await ws.request("kernel_info_request", {})
+        shown = await pair.run('print(state["value"])')
+        assert text(shown) == ("0\n" if value == 99 else "7\n")
+
+
+async def test_a_reader_cannot_execute(pair: Pair) -> None:
+    """A reader's execute_request is answered with an error, and nothing runs."""
+    reply = await pair.reader_ws.request("execute_request", {"code": "import os"})
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "forbidden"
+    history = await pair.api.http.get(
+        f"/sessions/{pair.session_id}/jobs", headers=pair.owner.headers
+    )
+    assert history.json()["jobs"] == []
+
+
+async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
+    """input() reaches the clients of the user who ran the cell, and their answer the kernel."""
+    job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", 'print("Hi", input("Name? "))')
+    asked = await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
+    assert asked["content"]["prompt"] == "Name? "
+    await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": "Ada"}))
+    done = await pair.api.wait_job(pair.owner, job["id"])
+    assert done["status"] == "succeeded" and text(done).endswith("Hi Ada\n")
+    await pair.reader_ws.request("kernel_info_request", {})  # anything sent to it came first
+    assert pair.reader_ws.received["stdin"] == []
+
+
+async def test_input_without_an_answer_times_out(pair: Pair) -> None:
+    """Unanswered, input() gets end-of-file after the timeout, with an error saying why."""
+    done = await pair.run('input("Name? ")')
+    assert done["status"] == "failed"
+    errors = [o for o in done["outputs"] if o["output_type"] == "error"]
+    assert [e["ename"] for e in errors] == ["InputTimeout", "EOFError"]
+    assert f"{INPUT_TIMEOUT_S} s" in errors[0]["evalue"]
+
+
+async def test_interrupt_while_waiting_for_input(pair: Pair) -> None:
+    """An interrupt_request ends a run waiting for input; the kernel keeps its variables."""
+    await pair.run("kept = 5")
+    job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", "input()")
+    await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
+    reply = await pair.writer_ws.request("interrupt_request", {}, channel="control")
+    assert reply["content"]["status"] == "ok"
+    assert (await pair.api.wait_job(pair.owner, job["id"]))["status"] == "cancelled"
+    assert text(await pair.run("print(kept)")) == "5\n"
+
+
+async def test_nbclient_executes_a_notebook_through_the_channel(
+    pair: Pair, server: JupyterServer
+) -> None:
+    """nbclient runs a notebook against the session's kernel over the standard protocol."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("answer = 6 * 7"),
+        nbformat.v4.new_code_cell("print(answer)"),
+        nbformat.v4.new_code_cell("answer"),
+    ]
+    url = kernel_channel_url(server.url, pair.session_id, pair.owner.access_token)
+    client = NotebookClient(notebook, km=WsKernelManager(url), timeout=60)  # type: ignore[arg-type]
+    executed = await client.async_execute()
+    assert executed.cells[1].outputs[0]["text"] == "42\n"
+    assert executed.cells[2].outputs[0]["data"]["text/plain"] == "42"
+    assert executed.cells[2].execution_count == executed.cells[1].execution_count + 1
+
+
+async def test_the_legacy_json_protocol(pair: Pair, server: JupyterServer) -> None:
+    """A client that offers no subprotocol speaks JSON text frames and gets replies."""
+    url = kernel_channel_url(server.url, pair.session_id, pair.reader.access_token)
+    async with KernelWs.connect(url, v1=False) as legacy:
+        assert not legacy.v1
+        reply = await legacy.request("kernel_info_request", {})
+    assert reply["content"]["status"] == "ok"
+
+
+async def test_a_socket_without_a_token_is_refused(server: JupyterServer) -> None:
+    """No token, no socket: the upgrade is refused with 401."""
+    async with Api(server.api) as api:
+        owner = await api.register()
+        session = await api.create_session(owner)
+        response = await api.http.get(f"/sessions/{session['id']}/kernel/channels")
+    assert response.status_code == 401
