@@ -195,3 +195,54 @@ async def test_a_socket_without_a_token_is_refused(server: JupyterServer) -> Non
         session = await api.create_session(owner)
         response = await api.http.get(f"/sessions/{session['id']}/kernel/channels")
     assert response.status_code == 401
+
+
+SLIDER = "import ipywidgets as widgets\nslider = widgets.IntSlider(value=1)\nslider"
+
+
+def widget_update(ws: KernelWs, comm_id: str, value: int) -> dict[str, Any]:
+    data = {"method": "update", "state": {"value": value}, "buffer_paths": []}
+    return ws.message("comm_msg", {"comm_id": comm_id, "data": data})
+
+
+def is_slider(msg: dict[str, Any]) -> bool:
+    content = msg["content"]
+    return msg["msg_type"] == "comm_open" and content["data"]["state"].get("value") is not None
+
+
+async def test_a_writer_moves_a_slider_for_everyone_a_reader_cannot(pair: Pair) -> None:
+    """ipywidgets 8: both clients get the slider; the writer's move is echoed to the reader,
+    the reader's move is dropped and the kernel keeps the writer's value."""
+    await pair.run(SLIDER)
+    opened = [await ws.wait_for("iopub", is_slider) for ws in (pair.writer_ws, pair.reader_ws)]
+    assert [o["content"]["data"]["state"]["value"] for o in opened] == [1, 1]
+    comm_id = opened[0]["content"]["comm_id"]
+    await pair.writer_ws.send("shell", widget_update(pair.writer_ws, comm_id, 5))
+    echoed = await pair.reader_ws.wait_for(
+        "iopub",
+        lambda m: m["msg_type"] == "comm_msg" and m["content"]["data"]["method"] == "echo_update",
+    )
+    assert echoed["content"]["data"]["state"] == {"value": 5}
+    await pair.reader_ws.send("shell", widget_update(pair.reader_ws, comm_id, 9))
+    await pair.reader_ws.request("kernel_info_request", {})  # after the move, or never sent
+    assert text(await pair.run("print(slider.value)")) == "5\n"
+
+
+async def test_a_late_reader_syncs_the_widgets_current_state(
+    pair: Pair, server: JupyterServer
+) -> None:
+    """A reader who connects later asks the widget control comm and gets the slider's
+    current value, as JupyterLab's widget manager does on load."""
+    await pair.run(SLIDER + "\nslider.value = 3")
+    url = kernel_channel_url(server.url, pair.session_id, pair.reader.access_token)
+    async with KernelWs.connect(url) as late:
+        target = {"comm_id": "ctl-1", "target_name": "jupyter.widget.control", "data": {}}
+        control = late.message("comm_open", target, version="1.0.0")  # the control protocol
+        await late.send("shell", control)
+        ask = late.message("comm_msg", {"comm_id": "ctl-1", "data": {"method": "request_states"}})
+        await late.send("shell", ask)
+        states = await late.wait_for(
+            "iopub", lambda m: m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == "ctl-1"
+        )
+    values = [s["state"].get("value") for s in states["content"]["data"]["states"].values()]
+    assert 3 in values
