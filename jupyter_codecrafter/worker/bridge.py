@@ -26,10 +26,11 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from ..bus.base import Bus, Subscription
 from ..errors import MalformedMessage
 from ..execution.kernelwire import Envelope, KernelMessage, kernel_in_channel, kernel_out_channel
+from ..rooms.replication import publish_notice
 from ..utils import new_id, utcnow
 from .kernel import ExecutionOutcome, Kernel
 from .sandbox._connection import make_client
-from .stdin import OnRequest
+from .stdin import InputAsker
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
@@ -62,14 +63,9 @@ class KernelBridge:
             await self._subscription.close()
         await self._disconnect()
 
-    def input_asker(self, tag: str, user_id: str | None) -> OnRequest:
+    def input_asker(self, tag: str, user_id: str | None, cell_id: str | None) -> InputAsker:
         """What a run calls with each input_request: it goes to ``user_id``'s clients."""
-
-        async def ask(msg: dict[str, Any]) -> None:
-            message = KernelMessage.from_dict("stdin", msg)
-            await self._publish(Envelope(message, to_user=user_id or "", job=tag))
-
-        return ask
+        return _Asker(self, tag, user_id, cell_id)
 
     async def publish_reply(self, tag: str, outcome: ExecutionOutcome) -> None:
         """The run's execute_reply, for a client that queued it through its channel; a run
@@ -78,7 +74,7 @@ class KernelBridge:
             message = KernelMessage.from_dict("shell", outcome.reply)
         else:
             message = _error_reply(outcome)
-        await self._publish(Envelope(message, to_job=tag, job=tag))
+        await self.publish(Envelope(message, to_job=tag, job=tag))
 
     def _connect(self) -> None:
         self._client = client = make_client(self._kernel.connection_info)
@@ -119,7 +115,7 @@ class KernelBridge:
             message.parent_header = sent[1]
         elif message.channel != "iopub":
             return  # a reply to nobody this bridge knows any more
-        await self._publish(envelope)
+        await self.publish(envelope)
 
     async def _on_in(self, data: bytes) -> None:
         try:
@@ -146,8 +142,35 @@ class KernelBridge:
         renamed["msg_id"] = ours
         return renamed
 
-    async def _publish(self, envelope: Envelope) -> None:
+    async def publish(self, envelope: Envelope) -> None:
         await self._bus.publish(kernel_out_channel(self._session_id), envelope.encode())
+
+    async def notify_room(self, payload: dict[str, Any]) -> None:
+        """Best effort: a lost notice costs an indicator, never the run."""
+        try:
+            await publish_notice(self._bus, self._session_id, "worker", payload)
+        except Exception:
+            log.warning("could not tell the room of session %s", self._session_id)
+
+
+class _Asker:
+    """A run's input() requests: to the clients of the user who ran the cell, and a room
+    notice ``{"type": "input", "waiting": true|false, "job_id", "cell_id", "user_id"}`` so
+    every collaborator sees that the cell waits."""
+
+    def __init__(
+        self, bridge: KernelBridge, tag: str, user_id: str | None, cell_id: str | None
+    ) -> None:
+        self._bridge, self._tag, self._user_id = bridge, tag, user_id
+        self._notice = {"type": "input", "job_id": tag, "cell_id": cell_id, "user_id": user_id}
+
+    async def ask(self, msg: dict[str, Any]) -> None:
+        message = KernelMessage.from_dict("stdin", msg)
+        await self._bridge.notify_room({**self._notice, "waiting": True})
+        await self._bridge.publish(Envelope(message, to_user=self._user_id or "", job=self._tag))
+
+    async def settled(self) -> None:
+        await self._bridge.notify_room({**self._notice, "waiting": False})
 
 
 def _error_reply(outcome: ExecutionOutcome) -> KernelMessage:

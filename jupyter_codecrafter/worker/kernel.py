@@ -34,7 +34,7 @@ from ..utils import utcnow
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox
-from .stdin import OnRequest, StdinRelay
+from .stdin import InputAsker, StdinRelay
 
 OnOutput = Callable[[dict[str, Any]], Awaitable[None]]
 Ending = Literal["idle", "timeout", "exceeded", "died"]
@@ -61,7 +61,7 @@ class _Asker:
     """Who a run's input() asks, and how."""
 
     user_id: str | None
-    on_input: OnRequest | None
+    on_input: InputAsker | None
 
 
 @dataclass(slots=True)
@@ -192,7 +192,7 @@ class Kernel:
         on_output: OnOutput,
         tag: str | None = None,
         user_id: str | None = None,
-        on_input: OnRequest | None = None,
+        on_input: InputAsker | None = None,
     ) -> ExecutionOutcome:
         """Run ``code``; each output is passed to ``on_output`` as it comes (see outputs.py).
         ``tag`` names this execute in :attr:`running` while it runs. ``input()`` requests go
@@ -248,7 +248,7 @@ class Kernel:
             while len(self._executes) > REMEMBERED_EXECUTES:
                 self._executes.popitem(last=False)
 
-    def _relay_stdin(self, run: _Run, user_id: str | None, on_input: OnRequest) -> StdinRelay:
+    def _relay_stdin(self, run: _Run, user_id: str | None, on_input: InputAsker) -> StdinRelay:
         async def on_timeout(timeout_s: float) -> None:
             text = f"No answer to input() within {timeout_s:g} s; it got end-of-file."
             await self._handle(
@@ -260,7 +260,7 @@ class Kernel:
             parent_id=run.msg_id,
             user_id=user_id,
             timeout_s=self.input_timeout_s,
-            on_request=on_input,
+            asker=on_input,
             on_timeout=on_timeout,
         )
         self._stdin = relay

@@ -112,6 +112,7 @@ class KernelPool:
         on_output: OnOutput,
         tag: str,
         user_id: str | None = None,
+        cell_id: str | None = None,
     ) -> ExecutionOutcome:
         """Run a cell in the session's kernel, announcing busy, then idle (or dead).
         ``input()`` asks ``user_id`` through the session's kernel channels."""
@@ -127,7 +128,7 @@ class KernelPool:
                 on_output=on_output,
                 tag=tag,
                 user_id=user_id,
-                on_input=bridge.input_asker(tag, user_id) if bridge else None,
+                on_input=bridge.input_asker(tag, user_id, cell_id) if bridge else None,
             )
         finally:
             await self._after_execute(session_id, kernel)

@@ -2,8 +2,9 @@
 and their answer back to the kernel; no answer within the timeout ends the wait.
 
 The kernel asks on its stdin channel, addressed to the client that sent the execute (the
-worker's own), so the worker relays: each request is passed to ``on_request`` (which
-publishes it to that user's kernel channels), and :meth:`StdinRelay.answer` sends the reply.
+worker's own), so the worker relays: each request goes to an :class:`InputAsker` (which
+publishes it to that user's kernel channels, and tells the room the cell waits), and
+:meth:`StdinRelay.answer` sends the reply.
 On timeout the kernel gets end-of-file (ipykernel raises ``EOFError`` in ``input()``), so the
 run goes on and ends as its code decides, after ``on_timeout`` said why. An interrupt while
 waiting raises ``KeyboardInterrupt`` in the kernel, as on a desktop.
@@ -17,14 +18,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
-OnRequest = Callable[[dict[str, Any]], Awaitable[None]]
 OnTimeout = Callable[[float], Awaitable[None]]
 
 END_OF_FILE = "\x04"  # ipykernel's input_reply value for "no more input": EOFError
+
+
+class InputAsker(Protocol):
+    async def ask(self, msg: dict[str, Any]) -> None:
+        """Pass on the kernel's input_request."""
+
+    async def settled(self) -> None:
+        """The request was answered, timed out, or its run ended."""
 
 
 class StdinRelay:
@@ -35,7 +43,7 @@ class StdinRelay:
         parent_id: str,
         user_id: str | None,
         timeout_s: float,
-        on_request: OnRequest,
+        asker: InputAsker,
         on_timeout: OnTimeout,
     ) -> None:
         self.user_id = user_id
@@ -43,7 +51,7 @@ class StdinRelay:
         self._client = client
         self._parent_id = parent_id  # the execute this relay serves
         self._timeout_s = timeout_s
-        self._on_request = on_request
+        self._asker = asker
         self._on_timeout = on_timeout
         self._answered: asyncio.Event | None = None  # set while a request waits
         self._task: asyncio.Task[None] | None = None
@@ -82,7 +90,7 @@ class StdinRelay:
         self._answered = answered = asyncio.Event()
         started = time.monotonic()
         try:
-            await self._on_request(msg)
+            await self._asker.ask(msg)
             await asyncio.wait_for(answered.wait(), self._timeout_s)
         except TimeoutError:
             await self._on_timeout(self._timeout_s)
@@ -90,3 +98,4 @@ class StdinRelay:
         finally:
             self._answered = None
             self.waited_s += time.monotonic() - started
+            await self._asker.settled()

@@ -15,6 +15,7 @@ from tests.client import Account, Api
 from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server
 from tests.sessions.api_helpers import grant
+from tests.yclient import YClient
 
 INPUT_TIMEOUT_S = 5
 
@@ -139,6 +140,26 @@ async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
     assert done["status"] == "succeeded" and text(done).endswith("Hi Ada\n")
     await pair.reader_ws.request("kernel_info_request", {})  # anything sent to it came first
     assert pair.reader_ws.received["stdin"] == []
+
+
+async def test_the_room_shows_that_a_cell_waits_for_input(
+    pair: Pair, server: JupyterServer
+) -> None:
+    """Every collaborator's room says the cell waits for input, then that it no longer does."""
+    url = server.room_url(pair.session_id, pair.reader.access_token)
+    async with YClient.connect(url) as room:
+        job = await pair.api.run_cell(pair.owner, pair.session_id, "c7", "input()")
+        await room.wait_for(lambda: waiting(room) == [True])
+        await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
+        await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": ""}))
+        await pair.api.wait_job(pair.owner, job["id"])
+        await room.wait_for(lambda: waiting(room) == [True, False])
+    notice = next(m for m in room.control_messages if m.get("type") == "input")
+    assert notice["cell_id"] == "c7" and notice["user_id"] == pair.owner.user["id"]
+
+
+def waiting(room: YClient) -> list[bool]:
+    return [m["waiting"] for m in room.control_messages if m.get("type") == "input"]
 
 
 async def test_input_without_an_answer_times_out(pair: Pair) -> None:
