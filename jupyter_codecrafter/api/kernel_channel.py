@@ -112,7 +112,7 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
         self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue(SEND_QUEUE)
         self._sender = asyncio.ensure_future(self._send_loop())
         self._client = await self.services.kernel_channels.connect(
-            self._user, self._session_id, self._enqueue
+            self._user, self._session_id, self._enqueue, self.close
         )
 
     async def on_message(self, message: str | bytes) -> None:

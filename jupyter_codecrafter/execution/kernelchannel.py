@@ -2,8 +2,8 @@
 Jupyter's kernel protocol) and the bus to the worker that owns the session's kernel, whose
 bridge (``worker/bridge.py``) speaks to the kernel (``kernelwire.py`` has the envelopes).
 
-What a client sends is checked against its role at that moment, so a role change applies to
-its next message, then:
+What a client sends is checked against its role at that moment (a role change applies to
+its next message; a removal, announced to the room, closes the channel at once), then:
 
 - ``execute_request`` (writers) becomes a run of the session, a job as from the Run button:
   the server writes its outputs into the shared notebook once (into the cell named by the
@@ -23,6 +23,7 @@ user who ran the cell.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from typing import Any
 
 from ..bus.base import Bus, Subscription
 from ..errors import BadRequest, CodeCrafterError, MalformedMessage, PayloadTooLarge
+from ..rooms.protocol import CLOSE_GOING_AWAY, CLOSE_REMOVED, ProtocolError
+from ..rooms.replication import Kind, decode_envelope, room_channel
 from ..sessions.permissions import Action, kernel_message_allowed
 from ..sessions.service import SessionService
 from ..store.records import SessionRole, User
@@ -45,6 +48,8 @@ log = logging.getLogger("jupyter_codecrafter.execution")
 
 # Sends one message to a client without waiting (the transport queues it).
 ChannelSend = Callable[[KernelMessage], None]
+# Closes a client's connection with a WebSocket close code and a reason.
+ChannelClose = Callable[[int, str], None]
 
 REMEMBERED_RUNS = 256  # runs per client whose late messages still get its header
 NO_BRIDGE = (KernelState.NONE, KernelState.DEAD, KernelState.STARTING)
@@ -62,6 +67,7 @@ class ChannelClient:
     session_id: str
     language: str
     send: ChannelSend
+    close: ChannelClose
     role: SessionRole
     id: str = field(default_factory=new_id)
     # job id -> header of the execute_request that queued the run
@@ -101,18 +107,23 @@ class KernelChannels:
         self._execution = execution
         self._kernels = kernels
         self._clients: dict[str, set[ChannelClient]] = {}
-        self._subscriptions: dict[str, Subscription] = {}
+        self._subscriptions: dict[str, list[Subscription]] = {}
         self._subscribing = asyncio.Lock()
 
-    async def connect(self, user: User, session_id: str, send: ChannelSend) -> ChannelClient:
+    async def connect(
+        self, user: User, session_id: str, send: ChannelSend, close: ChannelClose
+    ) -> ChannelClient:
         """A client of the session's kernel channel (anyone who can view the session)."""
         session, role = await self._sessions.authorize(user, session_id, Action.VIEW)
-        client = ChannelClient(user, session.id, session.language, send, role)
+        client = ChannelClient(user, session.id, session.language, send, close, role)
         async with self._subscribing:
             if session.id not in self._subscriptions:
-                self._subscriptions[session.id] = await self._bus.subscribe(
-                    kernel_out_channel(session.id), self._from_kernel(session.id)
-                )
+                self._subscriptions[session.id] = [
+                    await self._bus.subscribe(
+                        kernel_out_channel(session.id), self._from_kernel(session.id)
+                    ),
+                    await self._bus.subscribe(room_channel(session.id), self._room(session.id)),
+                ]
             self._clients.setdefault(session.id, set()).add(client)
         return client
 
@@ -123,8 +134,8 @@ class KernelChannels:
             if clients:
                 return
             self._clients.pop(client.session_id, None)
-            subscription = self._subscriptions.pop(client.session_id, None)
-        if subscription is not None:
+            subscriptions = self._subscriptions.pop(client.session_id, [])
+        for subscription in subscriptions:
             await subscription.close()
 
     async def receive(self, client: ChannelClient, message: KernelMessage) -> None:
@@ -205,6 +216,33 @@ class KernelChannels:
                 client.deliver(envelope)
 
         return deliver
+
+    def _room(self, session_id: str) -> Callable[[bytes], Any]:
+        """Role changes and closes announced to the session's room apply here too."""
+
+        async def follow(data: bytes) -> None:
+            try:
+                kind, _, parts = decode_envelope(data)
+                if kind not in (Kind.ROLE, Kind.CLOSE):
+                    return
+                payload = json.loads(parts[0])
+            except (ProtocolError, ValueError, IndexError):
+                return
+            for client in list(self._clients.get(session_id, ())):
+                _apply_room_change(client, kind, payload)
+
+        return follow
+
+
+def _apply_room_change(client: ChannelClient, kind: Kind, payload: dict[str, Any]) -> None:
+    if kind is Kind.CLOSE:
+        client.close(int(payload.get("code", CLOSE_GOING_AWAY)), str(payload.get("reason", "")))
+    elif payload.get("user_id") == client.user.id:
+        role = payload.get("role")
+        if role is None:
+            client.close(CLOSE_REMOVED, "Your access to this session was removed.")
+        else:
+            client.role = SessionRole(role)
 
 
 def _cell_id(message: KernelMessage) -> str:

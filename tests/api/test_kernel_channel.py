@@ -267,3 +267,20 @@ async def test_a_late_reader_syncs_the_widgets_current_state(
         )
     values = [s["state"].get("value") for s in states["content"]["data"]["states"].values()]
     assert 3 in values
+
+
+async def test_removing_a_collaborator_closes_their_kernel_channel(pair: Pair) -> None:
+    """A removed reader's kernel channel is closed with 4403, as their room socket is."""
+    response = await pair.api.http.delete(
+        f"/sessions/{pair.session_id}/collaborators/{pair.reader.user['id']}",
+        headers=pair.owner.headers,
+    )
+    assert response.status_code == 204
+    assert await pair.reader_ws.closed() == 4403
+
+
+async def test_a_promoted_reader_may_run_at_once(pair: Pair) -> None:
+    """Made a writer, the reader's open channel runs code without reconnecting."""
+    await grant(pair.api, pair.owner, pair.session_id, pair.reader, "write")
+    reply = await pair.reader_ws.request("execute_request", {"code": "print('promoted')"})
+    assert reply["content"]["status"] == "ok"
