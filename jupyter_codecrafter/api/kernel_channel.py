@@ -114,6 +114,8 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
         self._client = await self.services.kernel_channels.connect(
             self._user, self._session_id, self._enqueue, self.close
         )
+        if self.ws_connection is None:  # closed while connecting: on_close has run
+            self.on_close()
 
     async def on_message(self, message: str | bytes) -> None:
         if self._client is None:

@@ -28,8 +28,8 @@ from ..errors import MalformedMessage
 from ..execution.kernelwire import Envelope, KernelMessage, kernel_in_channel, kernel_out_channel
 from ..rooms.replication import publish_notice
 from ..utils import new_id, utcnow
-from .kernel import ExecutionOutcome, Kernel
-from .sandbox._connection import make_client
+from .kernel import CONNECT_TIMEOUT_S, ExecutionOutcome, Kernel
+from .sandbox._connection import make_client, wait_until_ready
 from .stdin import InputAsker
 
 log = logging.getLogger("jupyter_codecrafter.worker")
@@ -49,14 +49,14 @@ class KernelBridge:
         self._sent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
 
     async def start(self) -> None:
-        self._connect()
+        await self._connect()
         channel = kernel_in_channel(self._session_id)
         self._subscription = await self._bus.subscribe(channel, self._on_in)
 
     async def reconnect(self) -> None:
         """Follow the kernel to its new sockets (after a restart)."""
         await self._disconnect()
-        self._connect()
+        await self._connect()
 
     async def close(self) -> None:
         if self._subscription is not None:
@@ -76,8 +76,18 @@ class KernelBridge:
             message = _error_reply(outcome)
         await self.publish(Envelope(message, to_job=tag, job=tag))
 
-    def _connect(self) -> None:
-        self._client = client = make_client(self._kernel.connection_info)
+    async def _connect(self) -> None:
+        client = make_client(self._kernel.connection_info)
+        try:
+            # IOPub subscriptions take a moment: what the kernel publishes before ours is
+            # live would be lost (the first run's widgets), so wait until it delivers.
+            await wait_until_ready(
+                client, timeout_s=CONNECT_TIMEOUT_S, is_alive=self._kernel.check_alive
+            )
+        except BaseException:
+            client.stop_channels()
+            raise
+        self._client = client
         self._pumps = [
             self._pump("iopub", client.get_iopub_msg),
             self._pump("shell", client.get_shell_msg),

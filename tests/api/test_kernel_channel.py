@@ -3,6 +3,8 @@ sandbox kernel, two clients at once, filtered by role (issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -284,3 +286,28 @@ async def test_a_promoted_reader_may_run_at_once(pair: Pair) -> None:
     await grant(pair.api, pair.owner, pair.session_id, pair.reader, "write")
     reply = await pair.reader_ws.request("execute_request", {"code": "print('promoted')"})
     assert reply["content"]["status"] == "ok"
+
+
+async def test_restart_through_the_control_channel(pair: Pair) -> None:
+    """shutdown_request with restart gives a fresh kernel; without, the shared kernel stays."""
+    await pair.run("before_restart = 1")
+    kept = await pair.writer_ws.request("shutdown_request", {"restart": False}, "control")
+    assert kept["content"]["ename"] == "shared_kernel"
+    assert text(await pair.run("print(before_restart)")) == "1\n"
+    started = (await kernel_state(pair))["started_at"]
+    reply = await pair.writer_ws.request("shutdown_request", {"restart": True}, "control")
+    assert reply["content"] == {"status": "ok", "restart": True}
+    # The reply comes when the worker was told; the new kernel announces itself later.
+    deadline = time.monotonic() + 60
+    while (now := await kernel_state(pair))["started_at"] == started or now["state"] != "idle":
+        assert time.monotonic() < deadline, "the kernel was not restarted"
+        await asyncio.sleep(0.05)
+    gone = await pair.run("print(before_restart)")
+    assert gone["status"] == "failed" and "NameError" in gone["error"]
+
+
+async def kernel_state(pair: Pair) -> dict[str, Any]:
+    response = await pair.api.http.get(
+        f"/sessions/{pair.session_id}/kernel", headers=pair.owner.headers
+    )
+    return response.json()["kernel"]  # type: ignore[no-any-return]
