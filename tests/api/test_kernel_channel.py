@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -311,3 +312,20 @@ async def kernel_state(pair: Pair) -> dict[str, Any]:
         f"/sessions/{pair.session_id}/kernel", headers=pair.owner.headers
     )
     return response.json()["kernel"]  # type: ignore[no-any-return]
+
+
+async def test_runs_through_the_channel_count_against_the_execute_limit(
+    tmp_path: Path,
+) -> None:
+    """Past rate_limit_execute, an execute_request is answered 'rate_limited', not run."""
+    server = start_server(tmp_path, {"CODECRAFTER_RATE_LIMIT_EXECUTE": "1/minute"})
+    async with Api(server.api) as api:
+        with running(server):
+            owner = await api.register()
+            session = await api.create_session(owner)
+            url = kernel_channel_url(server.url, session["id"], owner.access_token)
+            async with KernelWs.connect(url) as ws:
+                first = await ws.request("execute_request", {"code": "1"})
+                second = await ws.request("execute_request", {"code": "2"})
+    assert first["content"]["status"] == "ok"
+    assert second["content"]["ename"] == "rate_limited"
