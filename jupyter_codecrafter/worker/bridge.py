@@ -176,6 +176,9 @@ class _Asker:
 
     async def ask(self, msg: dict[str, Any]) -> None:
         message = KernelMessage.from_dict("stdin", msg)
+        # Its parent is the worker's execute, unknown to a client that ran the cell with
+        # POST /execute: this says which run and cell ask.
+        message.metadata["codecrafter"] = {"job_id": self._tag, "cell_id": self._notice["cell_id"]}
         await self._bridge.notify_room({**self._notice, "waiting": True})
         await self._bridge.publish(Envelope(message, to_user=self._user_id or "", job=self._tag))
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.client import Account, Api
+from tests.client import Account, Api, assert_error
 from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server
 from tests.sessions.api_helpers import grant
@@ -138,6 +138,7 @@ async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
     job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", 'print("Hi", input("Name? "))')
     asked = await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
     assert asked["content"]["prompt"] == "Name? "
+    assert asked["metadata"]["codecrafter"] == {"job_id": job["id"], "cell_id": "c1"}
     await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": "Ada"}))
     done = await pair.api.wait_job(pair.owner, job["id"])
     assert done["status"] == "succeeded" and text(done).endswith("Hi Ada\n")
@@ -213,12 +214,12 @@ async def test_the_legacy_json_protocol(pair: Pair, server: JupyterServer) -> No
 
 
 async def test_a_socket_without_a_token_is_refused(server: JupyterServer) -> None:
-    """No token, no socket: the upgrade is refused with 401."""
+    """No token, no socket: the upgrade is refused with a JSON 401."""
     async with Api(server.api) as api:
         owner = await api.register()
         session = await api.create_session(owner)
         response = await api.http.get(f"/sessions/{session['id']}/kernel/channels")
-    assert response.status_code == 401
+    assert_error(response, 401, "unauthenticated")
 
 
 SLIDER = "import ipywidgets as widgets\nslider = widgets.IntSlider(value=1)\nslider"
