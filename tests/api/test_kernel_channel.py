@@ -146,6 +146,16 @@ async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
     assert pair.reader_ws.received["stdin"] == []
 
 
+async def test_getpass_asks_for_a_password(pair: Pair) -> None:
+    """getpass() reaches the user as a password prompt, and the kernel gets the answer."""
+    code = 'import getpass\nprint(len(getpass.getpass("PIN? ")))'
+    job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", code)
+    asked = await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
+    assert asked["content"] == {"prompt": "PIN? ", "password": True}
+    await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": "1234"}))
+    assert text(await pair.api.wait_job(pair.owner, job["id"])) == "4\n"
+
+
 async def test_the_room_shows_that_a_cell_waits_for_input(
     pair: Pair, server: JupyterServer
 ) -> None:
