@@ -202,6 +202,12 @@ class CodeCrafterSettings(Configurable):
     kernel_idle_timeout_s = Float(
         1800.0, help="A session kernel unused this long is shut down."
     ).tag(config=True)
+    kernel_input_timeout_s = Float(
+        300.0,
+        help="How long input() in a cell waits for the answer of the user who ran it; then "
+        "it gets end-of-file (EOFError) and an error output says why. The wait does not "
+        "count against run_timeout_s.",
+    ).tag(config=True)
 
     room_idle_unload_s = Float(
         60.0, help="A room with no connection is unloaded after this many seconds."

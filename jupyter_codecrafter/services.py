@@ -19,6 +19,7 @@ from .bus.base import Bus, create_bus
 from .config import CodeCrafterSettings
 from .demo import Demo, prepare_demo
 from .errors import CodeCrafterError
+from .execution.kernelchannel import KernelChannels
 from .execution.kernels import KernelControl
 from .execution.limits import LimitPolicy
 from .execution.queue._options import QueueOptions
@@ -49,6 +50,7 @@ class Services:
     sessions: SessionService
     execution: ExecutionService
     kernels: KernelControl
+    kernel_channels: KernelChannels
     limiter: RateLimiter
     housekeeping: Housekeeping
     in_flight: InFlightJobs
@@ -106,6 +108,10 @@ class Services:
             unconfined_for_everyone=settings.dangerously_allow_unconfined_runs,
         )
         housekeeping = Housekeeping(store, activity, interval_s=settings.activity_purge_interval_s)
+        kernels = KernelControl(bus, sessions)
+        channels = KernelChannels(
+            bus, sessions, execution, kernels, limiter, max_code_bytes=settings.max_code_bytes
+        )
         return cls(
             settings,
             instance_id,
@@ -116,7 +122,8 @@ class Services:
             accounts,
             sessions,
             execution,
-            KernelControl(bus, sessions),
+            kernels,
+            channels,
             limiter,
             housekeeping,
             in_flight,

@@ -7,6 +7,8 @@
 #   CODECRAFTER_DEBIAN_MIRROR   Debian mirror (default: the one in this machine's apt sources)
 #   CODECRAFTER_DEBIAN_SUITE    Debian suite (default bookworm)
 #   CODECRAFTER_SANDBOX_PACKAGES  comma-separated packages (default: the languages' below)
+#   CODECRAFTER_SANDBOX_PYPI      pure-Python packages from PyPI (default: ipywidgets 8)
+#   CODECRAFTER_PIP               the pip that installs them (default: python3 -m pip)
 #   CODECRAFTER_REBUILD=1       rebuild even if the image is up to date
 #
 # Idempotent: an image built from the same package list (its codecrafter.build label) is
@@ -21,7 +23,11 @@ SUITE="${CODECRAFTER_DEBIAN_SUITE:-bookworm}"
 # The languages of worker/sandbox/languages.py: gcc needs libc6-dev (only recommended) for
 # its headers; g++ brings libstdc++'s.
 PACKAGES="${CODECRAFTER_SANDBOX_PACKAGES:-python3,python3-ipykernel,python3-cffi-backend,libboost-regex1.74.0,ca-certificates,nodejs,gcc,g++,libc6-dev}"
-BUILD_ID="$(printf '%s\n' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-16)"
+# Debian's python3-ipywidgets (6.0) is too old for JupyterLab 4's widget manager: ipywidgets 8
+# and comm, pure Python, go into the root's /usr/local with pip (ipywidgets 8.1 carries a
+# shim for Debian's ipykernel 6.17); the frontend packages it names are not needed there.
+PYPI_PACKAGES="${CODECRAFTER_SANDBOX_PYPI:-ipywidgets==8.1.9 comm==0.2.3}"
+BUILD_ID="$(printf '%s\n' "$SUITE" "$PACKAGES" "$PYPI_PACKAGES" | sha256sum | cut -c1-16)"
 SANDBOX_UID=1000
 
 die() { echo "build-sandbox-image: $*" >&2; exit 1; }
@@ -79,6 +85,11 @@ trap cleanup EXIT
 debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOT" "$MIRROR" >"$LOG" 2>&1 \
     || fail "debootstrap"
 
+PY_SITE="$ROOT/usr/local/lib/$(basename "$(readlink -f "$ROOT/usr/bin/python3")")/dist-packages"
+# shellcheck disable=SC2086 # the command and the package list are split on purpose
+${CODECRAFTER_PIP:-python3 -m pip} install --quiet --no-deps --no-compile --target "$PY_SITE" \
+    $PYPI_PACKAGES >>"$LOG" 2>&1 || fail "pip install --target ($PYPI_PACKAGES)"
+
 # The unprivileged user the sandboxes run as; home is the tmpfs.
 echo "sandbox:x:$SANDBOX_UID:$SANDBOX_UID:sandbox:/tmp:/bin/bash" >>"$ROOT/etc/passwd"
 echo "sandbox:x:$SANDBOX_UID:" >>"$ROOT/etc/group"
@@ -101,8 +112,8 @@ tar --numeric-owner -C "$ROOT" -c . | docker import \
     - "$IMAGE" >>"$LOG" 2>&1 || fail "docker import"
 
 docker run --rm --network none "$IMAGE" sh -c \
-    'python3 -c "import ipykernel" && node --version && gcc --version && g++ --version' \
-    >>"$LOG" 2>&1 || fail "checking the image (ipykernel, node, gcc, g++)"
+    'python3 -c "import ipykernel, ipywidgets" && node --version && gcc --version && g++ --version' \
+    >>"$LOG" 2>&1 || fail "checking the image (ipykernel, ipywidgets, node, gcc, g++)"
 
 # A rebuild leaves the previous image untagged; drop it unless a container still uses it.
 if [ -n "$PREVIOUS" ]; then

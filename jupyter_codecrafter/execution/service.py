@@ -91,10 +91,12 @@ class ExecutionService:
         *,
         host_access: bool = False,
         limits: Mapping[str, Any] | None = None,
+        job_id: str | None = None,
     ) -> Job:
         """Queue a cell of a notebook session for its stateful kernel. ``host_access``: Jupyter
         itself vouches that the caller may start kernels on the host; ``limits`` lower the
-        run's limits."""
+        run's limits; ``job_id``: the id to give the run (a kernel channel knows it before
+        the run can send anything)."""
         session, _ = await self._sessions.authorize(user, session_id, Action.RUN)
         if session.kind is not SessionKind.NOTEBOOK:
             raise BadRequest("Cells run only in notebook sessions; use a snippet run.")
@@ -102,7 +104,7 @@ class ExecutionService:
         applied = self._limits.for_run(session.language, limits)
         async with self._submitting_to(session.id):  # queued in the order they came
             job = self._new_job(user, JobKind.CELL, session.language, code, applied)
-            job = replace(job, session_id=session.id, cell_id=cell_id)
+            job = replace(job, id=job_id or job.id, session_id=session.id, cell_id=cell_id)
             owner = await self._ownership.place(session.id)
             return await self._submit(job, worker_id=owner, unconfined_ok=unconfined_ok)
 

@@ -2,6 +2,7 @@
 outside a sandbox.
 
 REST handlers, rooms and execution all call :func:`effective_role` and :func:`allowed`;
+the kernel channel calls :func:`kernel_message_allowed` for each message a client sends;
 execution also calls :func:`may_run_unconfined`.
 """
 
@@ -57,3 +58,49 @@ def may_run_unconfined(user: User, *, host_access: bool, everyone: bool) -> bool
     (``host_access``, as vouched for by Jupyter's authorizer); everyone when the operator
     opted in (``dangerously_allow_unconfined_runs``)."""
     return everyone or host_access or user.role == UserRole.ADMIN
+
+
+# Kernel channel messages anyone who can view a session may send: they read the kernel's
+# namespace (completion, help, history of what ran, which is in the notebook anyway) and
+# change nothing in it.
+_KERNEL_READS = frozenset(
+    {
+        "kernel_info_request",
+        "complete_request",
+        "inspect_request",
+        "is_complete_request",
+        "comm_info_request",
+        "history_request",
+    }
+)
+# Messages that change the kernel's state: writers only. Executes become runs (jobs).
+_KERNEL_WRITES = {
+    "shell": frozenset({"execute_request", "comm_open", "comm_msg", "comm_close"}),
+    "stdin": frozenset({"input_reply"}),
+    "control": frozenset({"interrupt_request", "shutdown_request"}),
+}
+# ipywidgets 8: a reader's notebook syncs the widgets' current state through these.
+WIDGET_CONTROL_TARGET = "jupyter.widget.control"
+_WIDGET_STATE_METHODS = frozenset({"request_state", "request_states"})
+
+
+def kernel_message_allowed(
+    role: SessionRole | None, channel: str, msg_type: str, content: dict[str, object]
+) -> bool:
+    """Whether a client with ``role`` may send this message to the session's kernel."""
+    if not allowed(role, Action.VIEW):
+        return False
+    reads = msg_type in _KERNEL_READS or _widget_state_request(msg_type, content)
+    if channel == "shell" and reads:
+        return True
+    return allowed(role, Action.RUN) and msg_type in _KERNEL_WRITES.get(channel, frozenset())
+
+
+def _widget_state_request(msg_type: str, content: dict[str, object]) -> bool:
+    """Opening the widget control comm, or asking a widget (or all) for its state."""
+    if msg_type == "comm_open":
+        return content.get("target_name") == WIDGET_CONTROL_TARGET
+    if msg_type == "comm_msg":
+        data = content.get("data")
+        return isinstance(data, dict) and data.get("method") in _WIDGET_STATE_METHODS
+    return False

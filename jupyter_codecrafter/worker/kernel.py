@@ -10,6 +10,9 @@ Each execute ends with a :class:`JobStatus`:
 - MEMORY_EXCEEDED: the kernel was killed for exceeding its memory (or raised MemoryError);
 - CANCELLED: :meth:`interrupt`, :meth:`restart` or :meth:`shutdown` ended it;
 - INTERNAL_ERROR: the kernel died otherwise, or is not running.
+
+``input()`` asks the user who ran the cell (see ``stdin.py``); the outcome carries the
+kernel's execute_reply, for a client that sent the execute through its kernel channel.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from queue import Empty
@@ -30,6 +34,7 @@ from ..utils import utcnow
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox
+from .stdin import InputAsker, StdinRelay
 
 OnOutput = Callable[[dict[str, Any]], Awaitable[None]]
 Ending = Literal["idle", "timeout", "exceeded", "died"]
@@ -42,6 +47,8 @@ POLL_S = 0.5  # how often a silent kernel is checked for being alive
 # (for Docker, an inspect call: two per run cost a class of 30 pressing Run at once dearly).
 # One that died since is still found: a run sees it within POLL_S of silence.
 HEARD_FRESH_S = 2.0
+INPUT_TIMEOUT_S = 300.0  # how long input() waits for the user's answer
+REMEMBERED_EXECUTES = 64  # executes whose late messages can still be traced to their run
 
 
 @dataclass(slots=True)
@@ -50,6 +57,15 @@ class ExecutionOutcome:
     execution_count: int | None
     outputs: list[dict[str, Any]]  # nbformat v4 output dicts
     error: str | None  # e.g. "NameError: name 'x' is not defined"
+    reply: dict[str, Any] | None = None  # the kernel's execute_reply message, if it sent one
+
+
+@dataclass(frozen=True, slots=True)
+class _Asker:
+    """Who a run's input() asks, and how."""
+
+    user_id: str | None
+    on_input: InputAsker | None
 
 
 @dataclass(slots=True)
@@ -59,6 +75,16 @@ class _Run:
     on_output: OnOutput
     deadline: float
     execution_count: int | None = None
+    stdin: StdinRelay | None = None
+    reply: dict[str, Any] | None = None
+
+    def remaining_s(self) -> float:
+        """Time left before the wall-clock limit; waiting for input() does not count."""
+        if self.stdin is None:
+            return self.deadline - time.monotonic()
+        if self.stdin.waiting:
+            return POLL_S
+        return self.deadline + self.stdin.waited_s - time.monotonic()
 
 
 async def _connect(kernel: KernelSandbox) -> AsyncKernelClient:
@@ -76,6 +102,7 @@ class Kernel:
     """A stateful kernel in ``sandbox`` under ``limits``. Create with :meth:`start`."""
 
     interrupt_grace_s = INTERRUPT_GRACE_S
+    input_timeout_s = INPUT_TIMEOUT_S
 
     def __init__(
         self, sandbox: Sandbox, limits: Limits, kernel: KernelSandbox, client: AsyncKernelClient
@@ -92,6 +119,21 @@ class Kernel:
         self._heard_at = time.monotonic()  # when the kernel last sent us a message
         self._closing = False  # restart or shutdown under way: a running execute is cancelled
         self._interrupted = False
+        self._stdin: StdinRelay | None = None
+        self._executes: OrderedDict[str, str] = OrderedDict()  # kernel msg id -> tag
+
+    @property
+    def connection_info(self) -> dict[str, Any]:
+        """How to reach the kernel now (it changes with a restart)."""
+        return self._kernel.connection_info
+
+    def tag_of(self, msg_id: str) -> str | None:
+        """The tag of the execute that sent ``msg_id`` (a recent one), if any."""
+        return self._executes.get(msg_id)
+
+    def answer_input(self, user_id: str | None, value: str) -> bool:
+        """Answer the running cell's ``input()``, if it asked ``user_id``."""
+        return self._stdin is not None and self._stdin.answer(user_id, value)
 
     @classmethod
     async def start(cls, sandbox: Sandbox, limits: Limits) -> Kernel:
@@ -156,14 +198,19 @@ class Kernel:
         output_bytes: int,
         on_output: OnOutput,
         tag: str | None = None,
+        user_id: str | None = None,
+        on_input: InputAsker | None = None,
     ) -> ExecutionOutcome:
         """Run ``code``; each output is passed to ``on_output`` as it comes (see outputs.py).
-        ``tag`` names this execute in :attr:`running` while it runs."""
+        ``tag`` names this execute in :attr:`running` while it runs. ``input()`` requests go
+        to ``on_input`` (and are answered by :meth:`answer_input` for ``user_id``); without
+        it the kernel refuses input() at once."""
         async with self._lock:
             self.last_used = time.monotonic()
             self.running = tag
             try:
-                return await self._execute(code, timeout_s, output_bytes, on_output)
+                run = _Run("", OutputCollector(output_bytes), on_output, deadline=0.0)
+                return await self._execute(code, timeout_s, run, tag, _Asker(user_id, on_input))
             except BaseException:
                 # Cancelled, or on_output failed: don't leave the kernel running this code.
                 with contextlib.suppress(SandboxError, OSError):
@@ -174,7 +221,12 @@ class Kernel:
                 self.last_used = time.monotonic()
 
     async def _execute(
-        self, code: str, timeout_s: float, output_bytes: int, on_output: OnOutput
+        self,
+        code: str,
+        timeout_s: float,
+        run: _Run,
+        tag: str | None,
+        asker: _Asker,
     ) -> ExecutionOutcome:
         if not self._alive:
             return ExecutionOutcome(
@@ -183,12 +235,47 @@ class Kernel:
         self._interrupted = False
         # stop_on_error aborts requests queued behind a failing one; executes here never queue
         # (one at a time), and with it some kernels also abort the next, unrelated request.
-        msg_id = self._client.execute(
-            code, store_history=True, allow_stdin=False, stop_on_error=False
+        run.msg_id = self._client.execute(
+            code, store_history=True, allow_stdin=asker.on_input is not None, stop_on_error=False
         )
-        run = _Run(
-            msg_id, OutputCollector(output_bytes), on_output, deadline=time.monotonic() + timeout_s
+        self._remember(run.msg_id, tag)
+        run.deadline = time.monotonic() + timeout_s
+        if asker.on_input is not None:
+            run.stdin = self._relay_stdin(run, asker.user_id, asker.on_input)
+        try:
+            return await self._settle(run, timeout_s)
+        finally:
+            self._stdin = None
+            if run.stdin is not None:
+                await run.stdin.stop()
+
+    def _remember(self, msg_id: str, tag: str | None) -> None:
+        if tag is not None:
+            self._executes[msg_id] = tag
+            while len(self._executes) > REMEMBERED_EXECUTES:
+                self._executes.popitem(last=False)
+
+    def _relay_stdin(self, run: _Run, user_id: str | None, on_input: InputAsker) -> StdinRelay:
+        async def on_timeout(timeout_s: float) -> None:
+            text = f"No answer to input() within {timeout_s:g} s; it got end-of-file."
+            await self._handle(
+                run, "error", {"ename": "InputTimeout", "evalue": text, "traceback": [text]}
+            )
+
+        relay = StdinRelay(
+            self._client,
+            parent_id=run.msg_id,
+            user_id=user_id,
+            timeout_s=self.input_timeout_s,
+            asker=on_input,
+            on_timeout=on_timeout,
         )
+        self._stdin = relay
+        relay.start()
+        return relay
+
+    async def _settle(self, run: _Run, timeout_s: float) -> ExecutionOutcome:
+        output_bytes = run.collector.limit_bytes
         ending = await self._follow(run)
         if ending == "idle":
             return await self._replied(run)
@@ -206,7 +293,7 @@ class Kernel:
     async def _follow(self, run: _Run) -> Ending:
         """Pass this execute's IOPub messages on until the kernel is idle or a limit is hit."""
         while True:
-            wait_s = min(POLL_S, run.deadline - time.monotonic())
+            wait_s = min(POLL_S, run.remaining_s())
             if wait_s <= 0:
                 return "timeout"
             try:
@@ -246,7 +333,8 @@ class Kernel:
                 return ending  # past the cap, messages are dropped until idle
 
     async def _replied(self, run: _Run) -> ExecutionOutcome:
-        content = await self._reply(run.msg_id)
+        run.reply = await self._reply(run.msg_id)
+        content = None if run.reply is None else run.reply["content"]
         if content is None:
             return self._outcome(run, JobStatus.INTERNAL_ERROR, "The kernel did not reply.")
         run.execution_count = content.get("execution_count", run.execution_count)
@@ -270,8 +358,8 @@ class Kernel:
             except Empty:
                 return None
             if msg["parent_header"].get("msg_id") == msg_id:
-                content: dict[str, Any] = msg["content"]
-                return content
+                reply: dict[str, Any] = msg
+                return reply
         return None
 
     async def _died(self, run: _Run) -> ExecutionOutcome:
@@ -295,4 +383,6 @@ class Kernel:
 
     @staticmethod
     def _outcome(run: _Run, status: JobStatus, error: str | None) -> ExecutionOutcome:
-        return ExecutionOutcome(status, run.execution_count, run.collector.outputs, error)
+        return ExecutionOutcome(
+            status, run.execution_count, run.collector.outputs, error, run.reply
+        )

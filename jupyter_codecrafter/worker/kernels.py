@@ -1,19 +1,22 @@
 """One stateful kernel per session on this worker, the claim that routes the session's later
 cell runs here (a key in the bus cache with a time to live), and the kernel's state as every
-collaborator sees it (none, starting, idle, busy, dead)."""
+collaborator sees it (none, starting, idle, busy, dead). Each kernel has a bridge to the
+session's kernel channels (``bridge.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 from .. import metrics
 from ..bus.base import Bus
 from ..execution.control import KernelState
 from ..execution.ownership import KernelOwnership
 from ..store.records import Limits
-from .kernel import ExecutionOutcome, Kernel, OnOutput
+from .bridge import KernelBridge
+from .kernel import INPUT_TIMEOUT_S, ExecutionOutcome, Kernel, OnOutput
 from .kernel_status import KernelAnnouncer
 from .sandbox.base import Sandbox
 
@@ -29,13 +32,16 @@ class KernelPool:
         worker_id: str,
         idle_timeout_s: float,
         owner_ttl_s: float,
+        input_timeout_s: float = INPUT_TIMEOUT_S,
     ) -> None:
         self._sandbox = sandbox
         self._bus = bus
         self._worker_id = worker_id
         self._idle_timeout_s = idle_timeout_s
         self._owner_ttl_s = owner_ttl_s
+        self._input_timeout_s = input_timeout_s
         self._kernels: dict[str, Kernel] = {}
+        self._bridges: dict[str, KernelBridge] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._executing: dict[str, int] = {}  # session id -> executes started, not ended
         self._announcer = KernelAnnouncer(bus, worker_id, ttl_s=owner_ttl_s)
@@ -74,27 +80,61 @@ class KernelPool:
             await self._announcer.announce(session_id, KernelState.DEAD, None)
             raise
         metrics.sandbox_started(self._sandbox.name, time.monotonic() - started)
+        kernel.input_timeout_s = self._input_timeout_s
         self._kernels[session_id] = kernel
+        await self._open_bridge(session_id, kernel)
         await self._announcer.announce(session_id, KernelState.IDLE, kernel)
         return kernel
 
+    async def _open_bridge(self, session_id: str, kernel: Kernel) -> None:
+        """Best effort: without its bridge a kernel still runs cells."""
+        await self._close_bridge(session_id)
+        bridge = KernelBridge(self._bus, session_id, kernel)
+        try:
+            await bridge.start()
+        except Exception:
+            log.warning("no kernel channel for session %s", session_id, exc_info=True)
+            await bridge.close()
+            return
+        self._bridges[session_id] = bridge
+
+    async def _close_bridge(self, session_id: str) -> None:
+        bridge = self._bridges.pop(session_id, None)
+        if bridge is not None:
+            await bridge.close()
+
     async def execute(
-        self, session_id: str, limits: Limits, code: str, *, on_output: OnOutput, tag: str
+        self,
+        session_id: str,
+        limits: Limits,
+        code: str,
+        *,
+        on_output: OnOutput,
+        tag: str,
+        user_id: str | None = None,
+        cell_id: str | None = None,
     ) -> ExecutionOutcome:
-        """Run a cell in the session's kernel, announcing busy, then idle (or dead)."""
+        """Run a cell in the session's kernel, announcing busy, then idle (or dead).
+        ``input()`` asks ``user_id`` through the session's kernel channels."""
         kernel = await self.kernel(session_id, limits)
+        bridge = self._bridges.get(session_id)
         self._executing[session_id] = self._executing.get(session_id, 0) + 1
         await self._announcer.announce(session_id, KernelState.BUSY, kernel)
         try:
-            return await kernel.execute(
+            outcome = await kernel.execute(
                 code,
                 timeout_s=limits.timeout_s,
                 output_bytes=limits.output_bytes,
                 on_output=on_output,
                 tag=tag,
+                user_id=user_id,
+                on_input=bridge.input_asker(tag, user_id, cell_id) if bridge else None,
             )
         finally:
             await self._after_execute(session_id, kernel)
+        if bridge is not None:
+            await _quietly(bridge.publish_reply(tag, outcome))
+        return outcome
 
     async def _after_execute(self, session_id: str, kernel: Kernel) -> None:
         left = self._executing[session_id] = self._executing.get(session_id, 1) - 1
@@ -120,6 +160,9 @@ class KernelPool:
         await self._announcer.announce(session_id, KernelState.STARTING, kernel)
         try:
             await kernel.restart()
+            bridge = self._bridges.get(session_id)
+            if bridge is not None:
+                await bridge.reconnect()
         finally:
             state = KernelState.IDLE if kernel.is_alive else KernelState.DEAD
             await self._announcer.announce(session_id, state, kernel)
@@ -140,6 +183,7 @@ class KernelPool:
     async def release(self, session_id: str) -> None:
         kernel = self._kernels.pop(session_id, None)
         self._locks.pop(session_id, None)
+        await self._close_bridge(session_id)
         if kernel is not None:
             await kernel.shutdown()
         await self._ownership.release(session_id)
@@ -148,3 +192,11 @@ class KernelPool:
     async def shutdown(self) -> None:
         for session_id in list(self._kernels):
             await self.release(session_id)
+
+
+async def _quietly(publishing: Awaitable[None]) -> None:
+    """A reply a client may be waiting for; a bus outage costs it, never the run."""
+    try:
+        await publishing
+    except Exception:
+        log.warning("could not publish a run's reply to its kernel channel", exc_info=True)

@@ -39,7 +39,13 @@ class RunOutcome:
 async def run_cell(pool: KernelPool, job: Job, on_output: OnOutput) -> RunOutcome:
     assert job.session_id is not None, "a cell job always belongs to a session"
     outcome = await pool.execute(
-        job.session_id, job.limits, job.code, on_output=on_output, tag=job.id
+        job.session_id,
+        job.limits,
+        job.code,
+        on_output=on_output,
+        tag=job.id,
+        user_id=job.user_id,
+        cell_id=job.cell_id,
     )
     outputs = list(outcome.outputs)
     reason = limit_reason(outcome.status, job.limits)

@@ -58,6 +58,7 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int = 4,
         kernel_idle_timeout_s: float = 1800.0,
+        kernel_input_timeout_s: float = 300.0,
         heartbeat_ttl_s: float = DEFAULT_WORKER_HEARTBEAT_TTL_S,
         runs_per_user: int = 0,
         stop_grace_s: float = 45.0,
@@ -77,6 +78,7 @@ class Worker:
             worker_id=self.id,
             idle_timeout_s=kernel_idle_timeout_s,
             owner_ttl_s=heartbeat_ttl_s,
+            input_timeout_s=kernel_input_timeout_s,
         )
         self._running = RunningJobs()
         self._control = ControlListener(bus, self.id, self.kernels, self._running)
@@ -346,6 +348,7 @@ def create_worker(settings: CodeCrafterSettings, store: Store, queue: JobQueue, 
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
         kernel_idle_timeout_s=settings.kernel_idle_timeout_s,
+        kernel_input_timeout_s=settings.kernel_input_timeout_s,
         heartbeat_ttl_s=settings.worker_heartbeat_ttl_s,
         runs_per_user=settings.runs_per_user,
         stop_grace_s=settings.shutdown_timeout_s,

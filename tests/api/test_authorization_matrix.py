@@ -213,6 +213,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "GET /openapi.json": everyone(200),
     # The room WebSocket: 101 is an open socket; refusals happen before the upgrade.
     "WS /rooms/{session_id}": owner_and_admin(101, 101, params=session),
+    "WS /sessions/{session_id}/kernel/channels": owner_and_admin(101, 101, params=session),
     "ANY /{path}": everyone(404, params=lambda w: {"path": "no/such/endpoint"}),
 }
 

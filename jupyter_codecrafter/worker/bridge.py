@@ -1,0 +1,206 @@
+"""A session kernel's channel on the worker: Jupyter messages from clients on any server
+instance to the kernel, and what the kernel says back, over the bus (``kernelwire.py``).
+
+The bridge has a jupyter_client connection of its own beside the one that runs cells: its
+requests (completion, inspection, comm messages...) get their replies on its own shell
+socket, and its IOPub subscription sees everything the kernel publishes, cell outputs
+included, which every client of the session receives (ipywidgets' Output capture and
+JupyterLab's futures need them). Each request gets a fresh msg_id on its way in, so a client
+cannot take another's reply by reusing an id; its own header goes back on the way out.
+
+Servers filter by role before publishing here (``sessions/permissions.py``); the bridge
+trusts them, except that an ``input()`` answer must come from the user who was asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+
+from ..bus.base import Bus, Subscription
+from ..errors import MalformedMessage
+from ..execution.kernelwire import Envelope, KernelMessage, kernel_in_channel, kernel_out_channel
+from ..rooms.replication import publish_notice
+from ..utils import new_id, utcnow
+from .kernel import CONNECT_TIMEOUT_S, ExecutionOutcome, Kernel
+from .sandbox._connection import make_client, wait_until_ready
+from .stdin import InputAsker
+
+log = logging.getLogger("jupyter_codecrafter.worker")
+
+REMEMBERED_REQUESTS = 1024  # requests whose replies can still find their client
+
+
+class KernelBridge:
+    def __init__(self, bus: Bus, session_id: str, kernel: Kernel) -> None:
+        self._bus = bus
+        self._session_id = session_id
+        self._kernel = kernel
+        self._client: AsyncKernelClient | None = None
+        self._pumps: list[asyncio.Task[None]] = []
+        self._subscription: Subscription | None = None
+        # our msg_id -> (the client's connection, the header it sent)
+        self._sent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+
+    async def start(self) -> None:
+        await self._connect()
+        channel = kernel_in_channel(self._session_id)
+        self._subscription = await self._bus.subscribe(channel, self._on_in)
+
+    async def reconnect(self) -> None:
+        """Follow the kernel to its new sockets (after a restart)."""
+        await self._disconnect()
+        await self._connect()
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        await self._disconnect()
+
+    def input_asker(self, tag: str, user_id: str | None, cell_id: str | None) -> InputAsker:
+        """What a run calls with each input_request: it goes to ``user_id``'s clients."""
+        return _Asker(self, tag, user_id, cell_id)
+
+    async def publish_reply(self, tag: str, outcome: ExecutionOutcome) -> None:
+        """The run's execute_reply, for a client that queued it through its channel; a run
+        the kernel never answered (limits, a dead kernel) gets one saying why."""
+        if outcome.reply is not None:
+            message = KernelMessage.from_dict("shell", outcome.reply)
+        else:
+            message = _error_reply(outcome)
+        await self.publish(Envelope(message, to_job=tag, job=tag))
+
+    async def _connect(self) -> None:
+        client = make_client(self._kernel.connection_info)
+        try:
+            # IOPub subscriptions take a moment: what the kernel publishes before ours is
+            # live would be lost (the first run's widgets), so wait until it delivers.
+            await wait_until_ready(
+                client, timeout_s=CONNECT_TIMEOUT_S, is_alive=self._kernel.check_alive
+            )
+        except BaseException:
+            client.stop_channels()
+            raise
+        self._client = client
+        self._pumps = [
+            self._pump("iopub", client.get_iopub_msg),
+            self._pump("shell", client.get_shell_msg),
+        ]
+
+    def _pump(
+        self, channel: str, receive: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> asyncio.Task[None]:
+        async def forward() -> None:
+            while True:
+                msg = await receive()
+                try:
+                    await self._out(KernelMessage.from_dict(channel, msg))
+                except Exception:  # one bad message or a bus hiccup must not end the pump
+                    log.warning("could not forward a kernel message", exc_info=True)
+
+        return asyncio.create_task(forward(), name=f"codecrafter-bridge-{channel}")
+
+    async def _disconnect(self) -> None:
+        for task in self._pumps:
+            task.cancel()
+        for task in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pumps = []
+        if self._client is not None:
+            self._client.stop_channels()
+            self._client = None
+
+    async def _out(self, message: KernelMessage) -> None:
+        sent = self._sent.get(message.parent_id)
+        envelope = Envelope(message, job=self._kernel.tag_of(message.parent_id))
+        if sent is not None:
+            envelope.to_conn = sent[0] if message.channel != "iopub" else None
+            message.parent_header = sent[1]
+        elif message.channel != "iopub":
+            return  # a reply to nobody this bridge knows any more
+        await self.publish(envelope)
+
+    async def _on_in(self, data: bytes) -> None:
+        try:
+            envelope = Envelope.decode(data)
+        except MalformedMessage:
+            log.warning("ignoring a malformed kernel channel message")
+            return
+        message = envelope.message
+        if message.channel == "stdin":
+            if message.msg_type == "input_reply":
+                value = message.content.get("value", "")
+                self._kernel.answer_input(envelope.user, value if isinstance(value, str) else "")
+        elif message.channel == "shell" and self._client is not None:
+            self._client.shell_channel.send(self._renamed(envelope))
+
+    def _renamed(self, envelope: Envelope) -> dict[str, Any]:
+        """The message with a msg_id of ours, remembered with where it came from."""
+        message = envelope.message
+        ours = new_id()
+        self._sent[ours] = (envelope.conn, message.header)
+        while len(self._sent) > REMEMBERED_REQUESTS:
+            self._sent.popitem(last=False)
+        renamed = {**message.to_dict(), "header": {**message.header, "msg_id": ours}}
+        renamed["msg_id"] = ours
+        return renamed
+
+    async def publish(self, envelope: Envelope) -> None:
+        await self._bus.publish(kernel_out_channel(self._session_id), envelope.encode())
+
+    async def notify_room(self, payload: dict[str, Any]) -> None:
+        """Best effort: a lost notice costs an indicator, never the run."""
+        try:
+            await publish_notice(self._bus, self._session_id, "worker", payload)
+        except Exception:
+            log.warning("could not tell the room of session %s", self._session_id)
+
+
+class _Asker:
+    """A run's input() requests: to the clients of the user who ran the cell, and a room
+    notice ``{"type": "input", "waiting": true|false, "job_id", "cell_id", "user_id"}`` so
+    every collaborator sees that the cell waits."""
+
+    def __init__(
+        self, bridge: KernelBridge, tag: str, user_id: str | None, cell_id: str | None
+    ) -> None:
+        self._bridge, self._tag, self._user_id = bridge, tag, user_id
+        self._notice = {"type": "input", "job_id": tag, "cell_id": cell_id, "user_id": user_id}
+
+    async def ask(self, msg: dict[str, Any]) -> None:
+        message = KernelMessage.from_dict("stdin", msg)
+        # Its parent is the worker's execute, unknown to a client that ran the cell with
+        # POST /execute: this says which run and cell ask.
+        message.metadata["codecrafter"] = {"job_id": self._tag, "cell_id": self._notice["cell_id"]}
+        await self._bridge.notify_room({**self._notice, "waiting": True})
+        await self._bridge.publish(Envelope(message, to_user=self._user_id or "", job=self._tag))
+
+    async def settled(self) -> None:
+        await self._bridge.notify_room({**self._notice, "waiting": False})
+
+
+def _error_reply(outcome: ExecutionOutcome) -> KernelMessage:
+    reason = outcome.error or str(outcome.status)
+    header = {
+        "msg_id": new_id(),
+        "msg_type": "execute_reply",
+        "username": "codecrafter",
+        "session": "",
+        "date": utcnow().isoformat(),
+        "version": "5.3",
+    }
+    content = {
+        "status": "error",
+        "ename": str(outcome.status),
+        "evalue": reason,
+        "traceback": [reason],
+        "execution_count": outcome.execution_count,
+    }
+    return KernelMessage("shell", header, content=content)
