@@ -8,7 +8,7 @@ mode (JWT auth, SQLite, the tornado handler); the baseline is pycrdt-websocket's
 our figure over the baseline's (issue 11's budget: p99 at most 0.5x with 50 clients).
 
     .venv/bin/pip install pycrdt-websocket   # benchmark only
-    .venv/bin/python bench/rooms_fanout.py [--seconds 10] [--rate 50]
+    .venv/bin/python bench/rooms_fanout.py [--seconds 10] [--rate 50] [--shape 50|200|30x10]...
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ SHAPES = {
     "200 clients, 1 room": (1, 200),
     "30 rooms of 10": (30, 10),
 }
+# --shape picks some of them: 50, 200 or 30x10.
+SHAPE_KEYS = dict(zip(("50", "200", "30x10"), SHAPES, strict=True))
 
 
 @contextmanager
@@ -72,8 +74,11 @@ def report(name: str, ours: list[float], theirs: list[float]) -> None:
     )
 
 
-async def run(server: JupyterServer, base: str, rate: float, seconds: float) -> None:
-    for name, (rooms, clients) in SHAPES.items():
+async def run(
+    server: JupyterServer, base: str, names: list[str], rate: float, seconds: float
+) -> None:
+    for name in names:
+        rooms, clients = SHAPES[name]
         ours = await measure(await our_rooms(server, rooms, clients), rate=rate, seconds=seconds)
         theirs = await measure(baseline_rooms(base, rooms, clients), rate=rate, seconds=seconds)
         report(name, ours, theirs)
@@ -83,9 +88,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=50.0, help="keystrokes a second")
+    parser.add_argument("--shape", action="append", choices=SHAPE_KEYS, help="default: all")
     args = parser.parse_args()
+    names = [SHAPE_KEYS[key] for key in args.shape] if args.shape else list(SHAPES)
     with servers(1, redis_url=None) as (server,), pycrdt_websocket() as base:
-        asyncio.run(run(server, base, args.rate, args.seconds))
+        asyncio.run(run(server, base, names, args.rate, args.seconds))
 
 
 if __name__ == "__main__":
