@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rooms_common import new_sessions, owner_of, servers
 from rooms_latency import Room, measure, summary
@@ -74,13 +75,16 @@ def report(name: str, ours: list[float], theirs: list[float]) -> None:
     )
 
 
-async def run(
-    server: JupyterServer, base: str, names: list[str], rate: float, seconds: float
-) -> None:
+async def run(server: JupyterServer, base: str, names: list[str], args: Any) -> None:
     for name in names:
         rooms, clients = SHAPES[name]
-        ours = await measure(await our_rooms(server, rooms, clients), rate=rate, seconds=seconds)
-        theirs = await measure(baseline_rooms(base, rooms, clients), rate=rate, seconds=seconds)
+        ours, theirs = await measure(
+            await our_rooms(server, rooms, clients),
+            baseline_rooms(base, rooms, clients),
+            rate=args.rate,
+            seconds=args.seconds,
+            rounds=args.rounds,
+        )
         report(name, ours, theirs)
 
 
@@ -88,11 +92,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=50.0, help="keystrokes a second")
+    parser.add_argument("--rounds", type=int, default=5, help="turns each server types")
     parser.add_argument("--shape", action="append", choices=SHAPE_KEYS, help="default: all")
     args = parser.parse_args()
     names = [SHAPE_KEYS[key] for key in args.shape] if args.shape else list(SHAPES)
     with servers(1, redis_url=None) as (server,), pycrdt_websocket() as base:
-        asyncio.run(run(server, base, names, args.rate, args.seconds))
+        asyncio.run(run(server, base, names, args))
 
 
 if __name__ == "__main__":
