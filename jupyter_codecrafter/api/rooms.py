@@ -121,6 +121,10 @@ class RoomHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jupyt
         return None
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
+        # Room messages are small and latency is what counts: with Nagle's algorithm on (how
+        # tornado leaves a socket after the upgrade) a keystroke could wait for the
+        # client's delayed ACK of the previous one.
+        self.set_nodelay(True)
         self._client = await self.services.rooms.connect(
             self._session.id,
             self._session.kind,
