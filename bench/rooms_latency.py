@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from pycrdt import Text
@@ -95,11 +95,14 @@ async def readers_of(rooms: list[Room], typed: list[Typed]) -> AsyncIterator[lis
 
 @dataclass
 class Side:
-    """One server's rooms in a run: writers, what they typed, what the readers saw."""
+    """One server's rooms in a run: writers, what they typed, what the readers saw, and
+    the CPU seconds its server spent during its turns (when given its clock)."""
 
     writers: list[YClient]
     typed: list[Typed]
     samples: list[float]
+    cpu_clock: Callable[[], float] | None = None
+    cpu_s: float = 0.0
 
 
 @contextlib.asynccontextmanager
@@ -117,27 +120,44 @@ async def side_of(rooms: list[Room]) -> AsyncIterator[Side]:
 
 async def burst(side: Side, rate: float, numbers: range) -> None:
     """Every writer of the side types ``numbers``; then the last deliveries arrive."""
+    started = side.cpu_clock() if side.cpu_clock else 0.0
     await asyncio.gather(
         *(write(w, t, rate, numbers) for w, t in zip(side.writers, side.typed, strict=True))
     )
     await asyncio.sleep(1.0)
+    if side.cpu_clock:
+        side.cpu_s += side.cpu_clock() - started
 
 
-async def measure(
-    *shapes: list[Room], rate: float, seconds: float, rounds: int = 1
-) -> list[list[float]]:
+async def measure(*shapes: list[Room], rate: float, seconds: float) -> list[list[float]]:
     """Milliseconds from keystroke to arrival, for every reader of every room, one list
-    per server. With several servers, all are connected at once and type in turns
-    (``rounds`` turns each, in alternating order), so a machine that gets busier during
-    the run slows each of them alike."""
+    per server (see :func:`measure_sides`)."""
+    sides = await measure_sides(shapes, rate=rate, seconds=seconds)
+    return [side.samples for side in sides]
+
+
+async def measure_sides(
+    shapes: Sequence[list[Room]],
+    *,
+    rate: float,
+    seconds: float,
+    rounds: int = 1,
+    cpu_clocks: Sequence[Callable[[], float] | None] = (),
+) -> list[Side]:
+    """Each server's side of a run. With several servers, all are connected at once and
+    type in turns (``rounds`` turns each, in alternating order), so a machine that gets
+    busier during the run slows each of them alike."""
     per_round = int(rate * seconds / rounds)
+    clocks = list(cpu_clocks) or [None] * len(shapes)
     async with contextlib.AsyncExitStack() as stack:
         sides = [await stack.enter_async_context(side_of(rooms)) for rooms in shapes]
+        for side, clock in zip(sides, clocks, strict=True):
+            side.cpu_clock = clock
         for turn in range(rounds):
             numbers = range(turn * per_round, (turn + 1) * per_round)
             for side in sides if turn % 2 == 0 else reversed(sides):
                 await burst(side, rate, numbers)
-    return [side.samples for side in sides]
+    return sides
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
