@@ -34,8 +34,8 @@ async def run(one: JupyterServer, two: JupyterServer, seconds: float, rate: floa
     remote = [
         Room(one.room_url(s, token), [two.room_url(s, token)] * READERS_EACH_SIDE) for s in ids
     ]
-    single = await measure(local, rate=rate, seconds=seconds)
-    cross = await measure(remote, rate=rate, seconds=seconds)
+    (single,) = await measure(local, rate=rate, seconds=seconds)
+    (cross,) = await measure(remote, rate=rate, seconds=seconds)
     (s50, s99), (c50, c99) = summary(single), summary(cross)
     print(f"single instance   p50 {s50:6.2f} ms  p99 {s99:7.2f} ms  ({len(single)} deliveries)")
     print(f"through Redis     p50 {c50:6.2f} ms  p99 {c99:7.2f} ms  ({len(cross)} deliveries)")

@@ -1,10 +1,10 @@
 """Delivery latency of a room: one writer typing at a fixed rate, readers timing arrivals.
 
 The writer is a real y-websocket client (pycrdt); each keystroke inserts ``#<n>;`` and the
-time it was typed is noted. Readers are bare sockets that behave as a fresh y-websocket
-client on connect, then find ``#<n>;`` in each update they receive (Yjs carries inserted
-text as UTF-8), so the benchmark process spends little time per delivery and the figure is
-the server's: typed on one socket, received on another.
+time it was typed is noted. Readers are bare sockets (``rooms_reader``) that behave as a
+fresh y-websocket client on connect, then find ``#<n>;`` in each update they receive (Yjs
+carries inserted text as UTF-8), so the benchmark process spends little time per delivery
+and the figure is the server's: typed on one socket, received on another.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from pycrdt import Text
 from rooms_common import percentile
-from websockets.asyncio.client import ClientConnection, connect
+from rooms_reader import OPCODE_BINARY, client_frame, open_reader
 
 from jupyter_codecrafter.store.records import SessionKind
 from tests.yclient import YClient
@@ -43,29 +43,31 @@ class Typed:
 
 
 async def read(url: str, typed: Typed, samples: list[float]) -> None:
-    async with connect(url, max_size=None, max_queue=None, open_timeout=60) as ws:
+    """Listen until cancelled (the end of the run)."""
+
+    def on_message(message: bytes, now: float) -> None:
+        if message[:1] == b"\x00":
+            for number in MARK.findall(message):
+                sent = typed.at.get(int(number))
+                if sent is not None and int(number) >= WARM_UP_KEYSTROKES:
+                    samples.append((now - sent) * 1000)
+
+    transport = await open_reader(url, on_message)
+    try:
         for hello in HELLO:
-            await ws.send(hello)
-        await _listen(ws, typed, samples)
+            transport.write(client_frame(OPCODE_BINARY, hello))
+        await asyncio.Future()
+    finally:
+        transport.close()
 
 
-async def _listen(ws: ClientConnection, typed: Typed, samples: list[float]) -> None:
-    with contextlib.suppress(Exception):  # the run ends by closing the sockets
-        async for message in ws:
-            now = time.perf_counter()
-            if isinstance(message, bytes) and message[:1] == b"\x00":
-                for number in MARK.findall(message):
-                    sent = typed.at.get(int(number))
-                    if sent is not None and int(number) >= WARM_UP_KEYSTROKES:
-                        samples.append((now - sent) * 1000)
-
-
-async def write(client: YClient, typed: Typed, rate: float, seconds: float) -> None:
-    """Type ``rate`` keystrokes a second on schedule (a late one does not shift the rest)."""
+async def write(client: YClient, typed: Typed, rate: float, numbers: range) -> None:
+    """Type keystrokes ``numbers`` at ``rate`` a second on schedule (a late one does not
+    shift the rest)."""
     text = client.doc.get("source", type=Text)  # the file session's shared text
     start = time.perf_counter()
-    for number in range(int(rate * seconds)):
-        delay = start + number / rate - time.perf_counter()
+    for index, number in enumerate(numbers):
+        delay = start + index / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         typed.at[number] = time.perf_counter()
@@ -91,8 +93,20 @@ async def readers_of(rooms: list[Room], typed: list[Typed]) -> AsyncIterator[lis
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def measure(rooms: list[Room], *, rate: float, seconds: float) -> list[float]:
-    """Milliseconds from keystroke to arrival, for every reader of every room."""
+@dataclass
+class Side:
+    """One server's rooms in a run: writers, what they typed, what the readers saw, and
+    the CPU seconds its server spent during its turns (when given its clock)."""
+
+    writers: list[YClient]
+    typed: list[Typed]
+    samples: list[float]
+    cpu_clock: Callable[[], float] | None = None
+    cpu_s: float = 0.0
+
+
+@contextlib.asynccontextmanager
+async def side_of(rooms: list[Room]) -> AsyncIterator[Side]:
     typed = [Typed() for _ in rooms]
     async with contextlib.AsyncExitStack() as stack:
         writers = [
@@ -101,12 +115,49 @@ async def measure(rooms: list[Room], *, rate: float, seconds: float) -> list[flo
             )
             for room in rooms
         ]
-        samples = await stack.enter_async_context(readers_of(rooms, typed))
-        await asyncio.gather(
-            *(write(w, t, rate, seconds) for w, t in zip(writers, typed, strict=True))
-        )
-        await asyncio.sleep(1.0)  # the last deliveries
-    return samples
+        yield Side(writers, typed, await stack.enter_async_context(readers_of(rooms, typed)))
+
+
+async def burst(side: Side, rate: float, numbers: range) -> None:
+    """Every writer of the side types ``numbers``; then the last deliveries arrive."""
+    started = side.cpu_clock() if side.cpu_clock else 0.0
+    await asyncio.gather(
+        *(write(w, t, rate, numbers) for w, t in zip(side.writers, side.typed, strict=True))
+    )
+    await asyncio.sleep(1.0)
+    if side.cpu_clock:
+        side.cpu_s += side.cpu_clock() - started
+
+
+async def measure(*shapes: list[Room], rate: float, seconds: float) -> list[list[float]]:
+    """Milliseconds from keystroke to arrival, for every reader of every room, one list
+    per server (see :func:`measure_sides`)."""
+    sides = await measure_sides(shapes, rate=rate, seconds=seconds)
+    return [side.samples for side in sides]
+
+
+async def measure_sides(
+    shapes: Sequence[list[Room]],
+    *,
+    rate: float,
+    seconds: float,
+    rounds: int = 1,
+    cpu_clocks: Sequence[Callable[[], float] | None] = (),
+) -> list[Side]:
+    """Each server's side of a run. With several servers, all are connected at once and
+    type in turns (``rounds`` turns each, in alternating order), so a machine that gets
+    busier during the run slows each of them alike."""
+    per_round = int(rate * seconds / rounds)
+    clocks = list(cpu_clocks) or [None] * len(shapes)
+    async with contextlib.AsyncExitStack() as stack:
+        sides = [await stack.enter_async_context(side_of(rooms)) for rooms in shapes]
+        for side, clock in zip(sides, clocks, strict=True):
+            side.cpu_clock = clock
+        for turn in range(rounds):
+            numbers = range(turn * per_round, (turn + 1) * per_round)
+            for side in sides if turn % 2 == 0 else reversed(sides):
+                await burst(side, rate, numbers)
+    return sides
 
 
 def summary(samples: list[float]) -> tuple[float, float]:

@@ -1,10 +1,13 @@
-"""One client's seat in a room: its role, its outgoing queue, what it was told.
+"""One client's seat in a room: its role, its outgoing messages, what it was told.
 
-Messages to a client go through a bounded queue drained by the client's own task, so a
-slow or dead socket delays nobody else: when its queue is full the client is closed
-(CLOSE_TRY_AGAIN_LATER; a Yjs client reconnects and re-syncs).
+A message to a client is written at once, in the turn that produced it, when nothing is
+waiting for that client's socket: a broadcast to a room of 200 is 200 socket writes in one
+loop, not 200 tasks woken one after another. A write the socket cannot take yet (the client
+reads slowly) is waited for, and what comes meanwhile queues behind it; when that queue is
+full the client is closed (CLOSE_TRY_AGAIN_LATER; a Yjs client reconnects and re-syncs),
+so a slow or dead socket delays nobody else.
 
-Updates that queued up behind a write in flight go out merged into one: a client that falls
+Updates that queued up behind a waiting write go out merged into one: a client that falls
 behind (a room of 200, a busy server) catches up in one frame instead of one per keystroke.
 
 A write in flight is never cancelled: closing the socket ends it. Cancelling it would leave
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 
 from ..store.records import SessionRole
 from .identity import Connection, Identity
@@ -48,10 +52,10 @@ class ClientChannel:
         self.told_read_only = False
         self.closed = False
         self._on_lost = on_lost
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
-        self._sender = asyncio.create_task(self._send_loop(), name="codecrafter-room-send")
+        self._queue: deque[bytes] = deque()  # behind the write in flight
+        self._max_queue = max_queue
+        self._in_flight: asyncio.Future[None] | None = None  # a write the socket has not taken
         self._failing: asyncio.Task[None] | None = None
-        self._writing = False
 
     def __repr__(self) -> str:
         return f"<ClientChannel user={self.identity.user_id} role={self.role}>"
@@ -61,12 +65,15 @@ class ClientChannel:
         return self.role.rank >= SessionRole.WRITE.rank
 
     def enqueue(self, message: bytes) -> None:
-        """Queue a message; a client whose queue is full is dropped, never waited for."""
+        """Send a message now, or queue it behind the write in flight; a client whose queue
+        is full is dropped, never waited for."""
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        if self._in_flight is None:
+            self._write(message)
+        elif len(self._queue) < self._max_queue:
+            self._queue.append(message)
+        else:
             if self._failing is None:
                 log.warning("Closing a room connection of user %s: too slow", self.identity.user_id)
             self._fail(CLOSE_TRY_AGAIN_LATER, "Too slow to keep up; reconnect.")
@@ -92,31 +99,43 @@ class ClientChannel:
         self._stop_sending()
 
     def _stop_sending(self) -> None:
+        # A write in flight is left to end with its socket (see the module docstring).
         self.closed = True
-        if not self._writing:  # else the loop ends once the closing socket ends the write
-            self._sender.cancel()
+        self._queue.clear()
 
-    async def _send_loop(self) -> None:
-        while not self.closed:
-            batch = [await self._queue.get()]
-            while not self._queue.empty():  # what piled up while the last write was in flight
-                batch.append(self._queue.get_nowait())
-            for message in coalesce_updates(batch):
-                if self.closed or not await self._write(message):
-                    return
-
-    async def _write(self, message: bytes) -> bool:
-        """Send one message; False when the connection is lost."""
-        self._writing = True
+    def _write(self, message: bytes) -> None:
+        """Hand one message to the socket; wait for it only when the socket cannot take it."""
         try:
-            await self.conn.send(message)
+            sent = _as_future(self.conn.send(message))
         except Exception as exc:  # any transport failure ends this client only
-            log.info("Room connection lost while sending: %s", type(exc).__name__)
+            self._lost(exc)
+            return
+        if sent.done():
+            self._written(sent)
+        else:
+            self._in_flight = sent
+            sent.add_done_callback(self._written)
+
+    def _written(self, sent: asyncio.Future[None]) -> None:
+        self._in_flight = None
+        error = sent.exception() if not sent.cancelled() else asyncio.CancelledError()
+        if error is not None:
+            self._lost(error)
+        elif self._queue and not self.closed:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write what queued up, merged, until a write has to wait again."""
+        messages = deque(coalesce_updates(list(self._queue)))
+        self._queue.clear()
+        while messages and self._in_flight is None and not self.closed:
+            self._write(messages.popleft())
+        self._queue.extendleft(reversed(messages))  # behind the new write in flight
+
+    def _lost(self, error: BaseException) -> None:
+        if not self.closed:
+            log.info("Room connection lost while sending: %s", type(error).__name__)
             self._fail(CLOSE_GOING_AWAY, "Connection lost.")
-            return False
-        finally:
-            self._writing = False
-        return True
 
     def _fail(self, code: int, reason: str) -> None:
         if self.closed or self._failing is not None:
@@ -126,3 +145,9 @@ class ClientChannel:
     async def _close_and_report(self, code: int, reason: str) -> None:
         await self.close(code, reason)
         self._on_lost(self)
+
+
+def _as_future(sent: Awaitable[None]) -> asyncio.Future[None]:
+    """A connection's send as a future: a transport's own (often already done), or a task
+    for a coroutine."""
+    return sent if isinstance(sent, asyncio.Future) else asyncio.ensure_future(sent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +19,9 @@ class Identity:
 class Connection(Protocol):
     """One client socket, as the WebSocket handler adapts it for the rooms."""
 
-    async def send(self, message: bytes) -> None: ...
+    def send(self, message: bytes) -> Awaitable[None]:
+        """Start writing ``message`` now; what is returned completes once the socket took it
+        (a future already done when it took it at once), failing if the connection is lost."""
+        ...
 
     async def close(self, code: int, reason: str) -> None: ...
