@@ -77,6 +77,8 @@ class _Run:
     execution_count: int | None = None
     stdin: StdinRelay | None = None
     reply: dict[str, Any] | None = None
+    executing: bool = False  # the kernel published execute_input: its code runs now
+    interrupt_due: bool = False  # asked before that: sent once it does
 
     def remaining_s(self) -> float:
         """Time left before the wall-clock limit; waiting for input() does not count."""
@@ -120,6 +122,7 @@ class Kernel:
         self._closing = False  # restart or shutdown under way: a running execute is cancelled
         self._interrupted = False
         self._stdin: StdinRelay | None = None
+        self._current: _Run | None = None
         self._executes: OrderedDict[str, str] = OrderedDict()  # kernel msg id -> tag
 
     @property
@@ -160,9 +163,15 @@ class Kernel:
 
     async def interrupt(self) -> None:
         """Interrupt the running execute (it ends CANCELLED); harmless when idle."""
-        if self._alive:
-            self._interrupted = True
-            await self._kernel.interrupt()
+        if not self._alive:
+            return
+        self._interrupted = True
+        run = self._current
+        if run is not None and not run.executing:
+            # ipykernel ignores SIGINT until it runs the code: asked now, it would be lost.
+            run.interrupt_due = True
+            return
+        await self._kernel.interrupt()
 
     async def restart(self) -> None:
         """Replace the kernel with a fresh one: state and execution count start over."""
@@ -209,7 +218,7 @@ class Kernel:
             self.last_used = time.monotonic()
             self.running = tag
             try:
-                run = _Run("", OutputCollector(output_bytes), on_output, deadline=0.0)
+                run = self._current = _Run("", OutputCollector(output_bytes), on_output, 0.0)
                 return await self._execute(code, timeout_s, run, tag, _Asker(user_id, on_input))
             except BaseException:
                 # Cancelled, or on_output failed: don't leave the kernel running this code.
@@ -217,7 +226,7 @@ class Kernel:
                     await self._kernel.interrupt()
                 raise
             finally:
-                self.running = None
+                self.running, self._current = None, None
                 self.last_used = time.monotonic()
 
     async def _execute(
@@ -314,6 +323,10 @@ class Kernel:
         """Collect one message and stream its events; True when the cap was just exceeded."""
         if msg_type == "execute_input":
             run.execution_count = content.get("execution_count")
+            run.executing = True
+            if run.interrupt_due:
+                self._interrupted = True  # it ends CANCELLED, as if asked just now
+                await self._kernel.interrupt()
         already_exceeded = run.collector.exceeded
         for event in run.collector.handle(msg_type, content):
             await run.on_output(event)

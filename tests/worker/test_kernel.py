@@ -188,6 +188,21 @@ async def test_interrupt_cancels_the_running_cell(kernel: Kernel) -> None:
     assert stdout(await run(kernel, "print(1 + 1)")) == "2\n"
 
 
+async def test_an_interrupt_as_the_cell_is_sent_still_stops_it(kernel: Kernel) -> None:
+    """Stop pressed right after Run, before the kernel began the cell: the cell is still
+    interrupted (CANCELLED), not left to run until its time limit."""
+    code = "import time\ntime.sleep(60)"
+    task = asyncio.ensure_future(
+        kernel.execute(code, timeout_s=15, output_bytes=1000, on_output=Recorder(), tag="job")
+    )
+    async with asyncio.timeout(10):
+        while kernel.running is None:  # the execute request is about to go out
+            await asyncio.sleep(0)
+    await kernel.interrupt()
+    assert (await task).status == JobStatus.CANCELLED
+    assert stdout(await run(kernel, "print(1 + 1)")) == "2\n"
+
+
 async def test_cancelling_an_execute_interrupts_the_kernel(kernel: Kernel) -> None:
     """A cancelled execute (e.g. a cancelled job) stops the cell instead of leaving it running."""
     recorder = Recorder()
