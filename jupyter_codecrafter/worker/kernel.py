@@ -48,6 +48,10 @@ POLL_S = 0.5  # how often a silent kernel is checked for being alive
 # One that died since is still found: a run sees it within POLL_S of silence.
 HEARD_FRESH_S = 2.0
 INPUT_TIMEOUT_S = 300.0  # how long input() waits for the user's answer
+# An interrupt asked before the kernel began the cell goes out this long after it did:
+# sent at execute_input itself, it can land in ipykernel's own code, outside the cell's
+# try, and end the kernel instead of the cell.
+LATE_INTERRUPT_S = 0.1
 REMEMBERED_EXECUTES = 64  # executes whose late messages can still be traced to their run
 
 
@@ -79,6 +83,7 @@ class _Run:
     reply: dict[str, Any] | None = None
     executing: bool = False  # the kernel published execute_input: its code runs now
     interrupt_due: bool = False  # asked before that: sent once it does
+    interrupt_at: float | None = None  # when that interrupt goes out (monotonic)
 
     def remaining_s(self) -> float:
         """Time left before the wall-clock limit; waiting for input() does not count."""
@@ -302,7 +307,7 @@ class Kernel:
     async def _follow(self, run: _Run) -> Ending:
         """Pass this execute's IOPub messages on until the kernel is idle or a limit is hit."""
         while True:
-            wait_s = min(POLL_S, run.remaining_s())
+            wait_s = min(POLL_S, run.remaining_s(), await self._late_interrupt(run))
             if wait_s <= 0:
                 return "timeout"
             try:
@@ -319,14 +324,25 @@ class Kernel:
             if await self._handle(run, msg["msg_type"], msg["content"]):
                 return "exceeded"
 
+    async def _late_interrupt(self, run: _Run) -> float:
+        """Send an interrupt kept for this run once it is due; how long until it is."""
+        if run.interrupt_at is None:
+            return POLL_S
+        due_in_s = run.interrupt_at - time.monotonic()
+        if due_in_s > 0:
+            return due_in_s
+        run.interrupt_at = None
+        self._interrupted = True  # it ends CANCELLED, as if asked just now
+        await self._kernel.interrupt()
+        return POLL_S
+
     async def _handle(self, run: _Run, msg_type: str, content: dict[str, Any]) -> bool:
         """Collect one message and stream its events; True when the cap was just exceeded."""
         if msg_type == "execute_input":
             run.execution_count = content.get("execution_count")
             run.executing = True
             if run.interrupt_due:
-                self._interrupted = True  # it ends CANCELLED, as if asked just now
-                await self._kernel.interrupt()
+                run.interrupt_at = time.monotonic() + LATE_INTERRUPT_S
         already_exceeded = run.collector.exceeded
         for event in run.collector.handle(msg_type, content):
             await run.on_output(event)
