@@ -4,11 +4,14 @@ One writer types 50 keystrokes a second; every other client of the room times ea
 keystroke's arrival. Three shapes: 50 clients in one room, 200 clients in one room, and 30
 rooms of 10 clients (a writer in each). Our server is a real ``jupyter server`` in embedded
 mode (JWT auth, SQLite, the tornado handler); the baseline is pycrdt-websocket's
-``WebsocketServer`` over the ``websockets`` library, in memory. Prints p50/p99 in ms and
-our figure over the baseline's (issue 11's budget: p99 at most 0.5x with 50 clients).
+``WebsocketServer`` over the ``websockets`` library, in memory. Both are connected at once
+and type in turns (``--rounds`` each, one second each by default). Prints p50/p99 in ms, our
+figure over the baseline's (issue 11's budget: p99 at most 0.5x with 50 clients), and each
+server's CPU time per delivery, which the machine's other load barely moves.
 
     .venv/bin/pip install pycrdt-websocket   # benchmark only
-    .venv/bin/python bench/rooms_fanout.py [--seconds 10] [--rate 50] [--shape 50|200|30x10]...
+    .venv/bin/python bench/rooms_fanout.py [--seconds 10] [--rounds 10] [--rate 50]
+        [--shape 50|200|30x10]...
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=50.0, help="keystrokes a second")
-    parser.add_argument("--rounds", type=int, default=5, help="turns each server types")
+    parser.add_argument("--rounds", type=int, default=10, help="turns each server types")
     parser.add_argument("--shape", action="append", choices=SHAPE_KEYS, help="default: all")
     args = parser.parse_args()
     names = [SHAPE_KEYS[key] for key in args.shape] if args.shape else list(SHAPES)

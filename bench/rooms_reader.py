@@ -103,6 +103,8 @@ class _Reader(asyncio.Protocol):
 async def open_reader(url: str, on_message: OnMessage, timeout_s: float = 60) -> asyncio.Transport:
     """Connect to ``url`` (ws://) and upgrade; ``on_message`` gets every binary message."""
     parts = urlsplit(url)
+    assert parts.hostname is not None, url
+    assert parts.port is not None, url
     loop = asyncio.get_running_loop()
     upgraded: asyncio.Future[None] = loop.create_future()
     transport, _ = await loop.create_connection(

@@ -61,21 +61,25 @@ class ClientChannel:
         return f"<ClientChannel user={self.identity.user_id} role={self.role}>"
 
     @property
+    def _sending(self) -> bool:
+        """Neither closed nor closing: once closing, nothing more goes out."""
+        return not self.closed and self._failing is None
+
+    @property
     def can_write(self) -> bool:
         return self.role.rank >= SessionRole.WRITE.rank
 
     def enqueue(self, message: bytes) -> None:
         """Send a message now, or queue it behind the write in flight; a client whose queue
         is full is dropped, never waited for."""
-        if self.closed:
+        if not self._sending:
             return
         if self._in_flight is None:
             self._write(message)
         elif len(self._queue) < self._max_queue:
             self._queue.append(message)
         else:
-            if self._failing is None:
-                log.warning("Closing a room connection of user %s: too slow", self.identity.user_id)
+            log.warning("Closing a room connection of user %s: too slow", self.identity.user_id)
             self._fail(CLOSE_TRY_AGAIN_LATER, "Too slow to keep up; reconnect.")
 
     def notify_read_only(self) -> None:
@@ -121,14 +125,14 @@ class ClientChannel:
         error = sent.exception() if not sent.cancelled() else asyncio.CancelledError()
         if error is not None:
             self._lost(error)
-        elif self._queue and not self.closed:
+        elif self._queue and self._sending:
             self._flush()
 
     def _flush(self) -> None:
         """Write what queued up, merged, until a write has to wait again."""
         messages = deque(coalesce_updates(list(self._queue)))
         self._queue.clear()
-        while messages and self._in_flight is None and not self.closed:
+        while messages and self._in_flight is None and self._sending:
             self._write(messages.popleft())
         self._queue.extendleft(reversed(messages))  # behind the new write in flight
 
