@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,3 +340,46 @@ async def test_runs_through_the_channel_count_against_the_execute_limit(
                 second = await ws.request("execute_request", {"code": "2"})
     assert first["content"]["status"] == "ok"
     assert second["content"]["ename"] == "rate_limited"
+
+
+BUTTON = """
+import ipywidgets as widgets
+out = widgets.Output()
+button = widgets.Button(description="Go")
+def clicked(_):
+    with out:
+        print("clicked")
+button.on_click(clicked)
+widgets.VBox([button, out])
+"""
+
+
+def model_named(name: str) -> Callable[[dict[str, Any]], bool]:
+    def match(msg: dict[str, Any]) -> bool:
+        state = msg["content"].get("data", {}).get("state", {})
+        return msg["msg_type"] == "comm_open" and state.get("_model_name") == name
+
+    return match
+
+
+async def test_a_click_captures_its_output_through_the_senders_msg_id(pair: Pair) -> None:
+    """A writer's button click: the Output widget captures by the click's own msg_id, and
+    the print comes with the click as parent, so JupyterLab's capture hook finds it."""
+    await pair.run(BUTTON)
+    button = await pair.writer_ws.wait_for("iopub", model_named("ButtonModel"))
+    data = {"method": "custom", "content": {"event": "click"}}
+    click = pair.writer_ws.message(
+        "comm_msg", {"comm_id": button["content"]["comm_id"], "data": data}
+    )
+    msg_id = await pair.writer_ws.send("shell", click)
+    captured = await pair.writer_ws.wait_for(
+        "iopub",
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"]["data"].get("state", {}).get("msg_id") == msg_id
+        ),
+    )
+    assert captured["parent_header"]["msg_id"] == msg_id
+    printed = await pair.writer_ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
+    assert printed["parent_header"]["msg_id"] == msg_id
+    assert printed["content"]["text"] == "clicked\n"

@@ -139,3 +139,20 @@ async def test_input_without_an_answer_gets_end_of_file(session: BridgedSession)
     assert outcome.status is JobStatus.FAILED
     names = [o["ename"] for o in outcome.outputs if o["output_type"] == "error"]
     assert names == ["InputTimeout", "EOFError"]
+
+
+async def test_a_reused_msg_id_cannot_take_another_connections_reply(
+    session: BridgedSession,
+) -> None:
+    """Two connections send requests with one msg_id: each gets its own reply."""
+    await session.run("reused_a = 1\nreused_b = 2", tag="job-5")
+    msg = session.client.msg("complete_request", {"code": "reused_", "cursor_pos": 7})
+    for conn in ("c1", "c2"):
+        message = KernelMessage.from_dict("shell", msg)
+        envelope = Envelope(message, conn=conn, user="u1")
+        await session.bus.publish(kernel_in_channel(session.id), envelope.encode())
+    msg_id = msg["header"]["msg_id"]
+    for conn in ("c1", "c2"):
+        reply = await session.wait_for(lambda e, c=conn: e.to_conn == c)  # type: ignore[misc]
+        assert reply.message.parent_id == msg_id
+        assert "reused_a" in reply.message.content["matches"]
