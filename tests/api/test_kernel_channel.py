@@ -383,3 +383,13 @@ async def test_a_click_captures_its_output_through_the_senders_msg_id(pair: Pair
     printed = await pair.writer_ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
     assert printed["parent_header"]["msg_id"] == msg_id
     assert printed["content"]["text"] == "clicked\n"
+
+
+async def test_the_socket_where_jupyterlab_looks_for_it(pair: Pair, server: JupyterServer) -> None:
+    """With wsUrl .../sessions/<id>/kernel/, KernelConnection's own URL shape connects."""
+    base = server.url.replace("http://", "ws://")
+    ws_url = f"{base}/api/codecrafter/sessions/{pair.session_id}/kernel/"
+    url = f"{ws_url}api/kernels/lab-kernel-1/channels?session_id=client-1"
+    async with KernelWs.connect(f"{url}&token={pair.reader.access_token}") as lab:
+        reply = await lab.request("kernel_info_request", {})
+    assert reply["content"]["status"] == "ok"
