@@ -4,6 +4,9 @@ sandbox kernel, two clients at once, filtered by role (issue 12)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from nbclient import NotebookClient
 from tests.client import Account, Api, assert_error
 from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server
+from tests.services import need
 from tests.sessions.api_helpers import grant
 from tests.yclient import YClient
 
@@ -393,3 +397,51 @@ async def test_the_socket_where_jupyterlab_looks_for_it(pair: Pair, server: Jupy
     async with KernelWs.connect(f"{url}&token={pair.reader.access_token}") as lab:
         reply = await lab.request("kernel_info_request", {})
     assert reply["content"]["status"] == "ok"
+
+
+NODE_MODULES = Path(
+    os.environ.get(
+        "CODECRAFTER_TEST_NODE_MODULES",
+        Path(__file__).parents[2] / "labextension" / "node_modules",
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def lab_kernel_script() -> Path:
+    """The Node script driving @jupyterlab/services, from the labextension's node_modules
+    (``make install`` puts them there; CODECRAFTER_TEST_NODE_MODULES points elsewhere)."""
+
+    def probe() -> None:
+        if shutil.which("node") is None:
+            raise FileNotFoundError("node is not installed")
+        if not (NODE_MODULES / "@jupyterlab" / "services").is_dir():
+            raise FileNotFoundError(f"no @jupyterlab/services in {NODE_MODULES}")
+
+    need("Node.js with @jupyterlab/services", probe)
+    return Path(__file__).with_name("js") / "lab_kernel.cjs"
+
+
+async def test_jupyterlabs_kernel_connection_runs_completes_and_inspects(
+    pair: Pair, server: JupyterServer, lab_kernel_script: Path
+) -> None:
+    """JupyterLab's KernelConnection, given only wsUrl and the token, speaks the v1
+    protocol with the session's kernel: a run's future gets its output, then completion and
+    help for what it defined."""
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(lab_kernel_script),
+        f"{server.url}/",
+        pair.session_id,
+        pair.owner.access_token,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(node.communicate(), 60)
+    assert node.returncode == 0, stderr.decode()
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert result["protocol"] == "v1.kernel.websocket.jupyter.org"
+    assert result["language"] == "python"
+    assert result["ran"] == {"status": "ok", "printed": "42\n"}
+    assert result["matches"] == ["lab_value"] and result["found"] is True
