@@ -423,7 +423,7 @@ def lab_kernel_script() -> Path:
 
 
 async def test_jupyterlabs_kernel_connection_runs_completes_and_inspects(
-    pair: Pair, server: JupyterServer, lab_kernel_script: Path
+    lab_kernel_script: Path, pair: Pair, server: JupyterServer
 ) -> None:
     """JupyterLab's KernelConnection, given only wsUrl and the token, speaks the v1
     protocol with the session's kernel: a run's future gets its output, then completion and
