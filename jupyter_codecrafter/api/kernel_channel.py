@@ -155,4 +155,13 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
             self.services.keep(task)
 
 
-handlers = [(rf"/sessions/{SESSION_ID}/kernel/channels", KernelChannelHandler)]
+handlers = [
+    (rf"/sessions/{SESSION_ID}/kernel/channels", KernelChannelHandler),
+    # The same socket where JupyterLab's KernelConnection looks for it when its server
+    # settings' wsUrl is .../sessions/<id>/kernel/: <wsUrl>api/kernels/<kernel id>/channels.
+    # The kernel id is the client's own name for it; the session decides the kernel.
+    (
+        rf"/sessions/{SESSION_ID}/kernel/api/kernels/(?P<kernel_id>[A-Za-z0-9_.-]{{1,64}})/channels",
+        KernelChannelHandler,
+    ),
+]

@@ -5,8 +5,10 @@ The bridge has a jupyter_client connection of its own beside the one that runs c
 requests (completion, inspection, comm messages...) get their replies on its own shell
 socket, and its IOPub subscription sees everything the kernel publishes, cell outputs
 included, which every client of the session receives (ipywidgets' Output capture and
-JupyterLab's futures need them). Each request gets a fresh msg_id on its way in, so a client
-cannot take another's reply by reusing an id; its own header goes back on the way out.
+JupyterLab's futures need them). A request keeps its msg_id, which the kernel may hand back
+in state (ipywidgets' Output widget captures by it, through the sender's future), unless
+another connection or a run already used that id: then it gets a fresh one, so nobody takes
+another's reply; the client's own header goes back on the way out.
 
 Servers filter by role before publishing here (``sessions/permissions.py``); the bridge
 trusts them, except that an ``input()`` answer must come from the user who was asked.
@@ -118,6 +120,8 @@ class KernelBridge:
             self._client = None
 
     async def _out(self, message: KernelMessage) -> None:
+        if message.channel == "iopub":
+            self._kernel.output_widgets.observe(message.msg_type, message.content)
         sent = self._sent.get(message.parent_id)
         envelope = Envelope(message, job=self._kernel.tag_of(message.parent_id))
         if sent is not None:
@@ -142,15 +146,22 @@ class KernelBridge:
             self._client.shell_channel.send(self._renamed(envelope))
 
     def _renamed(self, envelope: Envelope) -> dict[str, Any]:
-        """The message with a msg_id of ours, remembered with where it came from."""
+        """The message under a msg_id only its connection uses, remembered with where it
+        came from."""
         message = envelope.message
-        ours = new_id()
+        ours = message.msg_id
+        if not ours or self._taken(ours, envelope.conn):
+            ours = new_id()
         self._sent[ours] = (envelope.conn, message.header)
         while len(self._sent) > REMEMBERED_REQUESTS:
             self._sent.popitem(last=False)
         renamed = {**message.to_dict(), "header": {**message.header, "msg_id": ours}}
         renamed["msg_id"] = ours
         return renamed
+
+    def _taken(self, msg_id: str, conn: str | None) -> bool:
+        sent = self._sent.get(msg_id)
+        return (sent is not None and sent[0] != conn) or self._kernel.tag_of(msg_id) is not None
 
     async def publish(self, envelope: Envelope) -> None:
         await self._bus.publish(kernel_out_channel(self._session_id), envelope.encode())

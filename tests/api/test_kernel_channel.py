@@ -4,8 +4,11 @@ sandbox kernel, two clients at once, filtered by role (issue 12)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from nbclient import NotebookClient
 from tests.client import Account, Api, assert_error
 from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server
+from tests.services import need
 from tests.sessions.api_helpers import grant
 from tests.yclient import YClient
 
@@ -131,6 +135,14 @@ async def test_a_reader_cannot_execute(pair: Pair) -> None:
         f"/sessions/{pair.session_id}/jobs", headers=pair.owner.headers
     )
     assert history.json()["jobs"] == []
+
+
+async def test_code_is_checked_as_post_execute_checks_it(pair: Pair) -> None:
+    """Code that is not text, or over max_code_bytes, is refused with an error reply."""
+    not_text = await pair.writer_ws.request("execute_request", {"code": 42})
+    too_big = await pair.writer_ws.request("execute_request", {"code": "#" * 300_000})
+    assert not_text["content"]["ename"] == "bad_request"
+    assert too_big["content"]["ename"] == "payload_too_large"
 
 
 async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
@@ -301,7 +313,8 @@ async def test_a_promoted_reader_may_run_at_once(pair: Pair) -> None:
 
 
 async def test_restart_through_the_control_channel(pair: Pair) -> None:
-    """shutdown_request with restart gives a fresh kernel; without, the shared kernel stays."""
+    """shutdown_request with restart gives a fresh kernel, which the channel then reaches;
+    without restart, the shared kernel stays."""
     await pair.run("before_restart = 1")
     kept = await pair.writer_ws.request("shutdown_request", {"restart": False}, "control")
     assert kept["content"]["ename"] == "shared_kernel"
@@ -316,6 +329,11 @@ async def test_restart_through_the_control_channel(pair: Pair) -> None:
         await asyncio.sleep(0.05)
     gone = await pair.run("print(before_restart)")
     assert gone["status"] == "failed" and "NameError" in gone["error"]
+    await pair.run("after_restart = 2")  # the channel follows the kernel to its new sockets
+    completed = await pair.reader_ws.request(
+        "complete_request", {"code": "after_r", "cursor_pos": 7}
+    )
+    assert completed["content"]["matches"] == ["after_restart"]
 
 
 async def kernel_state(pair: Pair) -> dict[str, Any]:
@@ -340,3 +358,104 @@ async def test_runs_through_the_channel_count_against_the_execute_limit(
                 second = await ws.request("execute_request", {"code": "2"})
     assert first["content"]["status"] == "ok"
     assert second["content"]["ename"] == "rate_limited"
+
+
+BUTTON = """
+import ipywidgets as widgets
+out = widgets.Output()
+button = widgets.Button(description="Go")
+def clicked(_):
+    with out:
+        print("clicked")
+button.on_click(clicked)
+widgets.VBox([button, out])
+"""
+
+
+def model_named(name: str) -> Callable[[dict[str, Any]], bool]:
+    def match(msg: dict[str, Any]) -> bool:
+        state = msg["content"].get("data", {}).get("state", {})
+        return msg["msg_type"] == "comm_open" and state.get("_model_name") == name
+
+    return match
+
+
+async def test_a_click_captures_its_output_through_the_senders_msg_id(pair: Pair) -> None:
+    """A writer's button click: the Output widget captures by the click's own msg_id, and
+    the print comes with the click as parent, so JupyterLab's capture hook finds it."""
+    await pair.run(BUTTON)
+    button = await pair.writer_ws.wait_for("iopub", model_named("ButtonModel"))
+    data = {"method": "custom", "content": {"event": "click"}}
+    click = pair.writer_ws.message(
+        "comm_msg", {"comm_id": button["content"]["comm_id"], "data": data}
+    )
+    msg_id = await pair.writer_ws.send("shell", click)
+    captured = await pair.writer_ws.wait_for(
+        "iopub",
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"]["data"].get("state", {}).get("msg_id") == msg_id
+        ),
+    )
+    assert captured["parent_header"]["msg_id"] == msg_id
+    printed = await pair.writer_ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
+    assert printed["parent_header"]["msg_id"] == msg_id
+    assert printed["content"]["text"] == "clicked\n"
+
+
+async def test_the_socket_where_jupyterlab_looks_for_it(pair: Pair, server: JupyterServer) -> None:
+    """With wsUrl .../sessions/<id>/kernel/, KernelConnection's own URL shape connects."""
+    base = server.url.replace("http://", "ws://")
+    ws_url = f"{base}/api/codecrafter/sessions/{pair.session_id}/kernel/"
+    url = f"{ws_url}api/kernels/lab-kernel-1/channels?session_id=client-1"
+    async with KernelWs.connect(f"{url}&token={pair.reader.access_token}") as lab:
+        reply = await lab.request("kernel_info_request", {})
+    assert reply["content"]["status"] == "ok"
+
+
+NODE_MODULES = Path(
+    os.environ.get(
+        "CODECRAFTER_TEST_NODE_MODULES",
+        Path(__file__).parents[2] / "labextension" / "node_modules",
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def lab_kernel_script() -> Path:
+    """The Node script driving @jupyterlab/services, from the labextension's node_modules
+    (``make install`` puts them there; CODECRAFTER_TEST_NODE_MODULES points elsewhere)."""
+
+    def probe() -> None:
+        if shutil.which("node") is None:
+            raise FileNotFoundError("node is not installed")
+        if not (NODE_MODULES / "@jupyterlab" / "services").is_dir():
+            raise FileNotFoundError(f"no @jupyterlab/services in {NODE_MODULES}")
+
+    need("Node.js with @jupyterlab/services", probe)
+    return Path(__file__).with_name("js") / "lab_kernel.cjs"
+
+
+async def test_jupyterlabs_kernel_connection_runs_completes_and_inspects(
+    lab_kernel_script: Path, pair: Pair, server: JupyterServer
+) -> None:
+    """JupyterLab's KernelConnection, given only wsUrl and the token, speaks the v1
+    protocol with the session's kernel: a run's future gets its output, then completion and
+    help for what it defined."""
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(lab_kernel_script),
+        f"{server.url}/",
+        pair.session_id,
+        pair.owner.access_token,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(node.communicate(), 60)
+    assert node.returncode == 0, stderr.decode()
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert result["protocol"] == "v1.kernel.websocket.jupyter.org"
+    assert result["language"] == "python"
+    assert result["ran"] == {"status": "ok", "printed": "42\n"}
+    assert result["matches"] == ["lab_value"] and result["found"] is True
