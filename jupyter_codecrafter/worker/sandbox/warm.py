@@ -10,7 +10,6 @@ sessions. Snippets pass through to the backend (Docker keeps spare containers of
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from ... import metrics
@@ -18,8 +17,6 @@ from ...store.records import Limits
 from .base import KernelSandbox, RunResult, Sandbox
 from .languages import Language
 from .refill import Refill
-
-log = logging.getLogger("jupyter_codecrafter.worker")
 
 
 class WarmSandbox(Sandbox):
