@@ -176,6 +176,8 @@ class _Asker:
 
     async def ask(self, msg: dict[str, Any]) -> None:
         message = KernelMessage.from_dict("stdin", msg)
+        if self._notice["cell_id"]:  # where the asker's notebook shows the input box
+            message.metadata = {**message.metadata, "cellId": self._notice["cell_id"]}
         await self._bridge.notify_room({**self._notice, "waiting": True})
         await self._bridge.publish(Envelope(message, to_user=self._user_id or "", job=self._tag))
 

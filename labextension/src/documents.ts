@@ -195,6 +195,7 @@ export const documentsPlugin: JupyterFrontEndPlugin<ISessionDocuments> = {
 
     const kernelOptions: ISandboxKernelOptions = {
       client: codecrafter.client,
+      auth: codecrafter.auth,
       services,
       roomOf: context => drive.roomOf(context.model.sharedModel)
     };

@@ -53,12 +53,14 @@ class BridgedSession:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-    async def run(self, code: str, tag: str, user_id: str = "u1") -> ExecutionOutcome:
+    async def run(
+        self, code: str, tag: str, user_id: str = "u1", cell_id: str | None = None
+    ) -> ExecutionOutcome:
         async def ignore(_: dict[str, Any]) -> None:
             pass
 
         return await self.pool.execute(
-            self.id, LIMITS, code, on_output=ignore, tag=tag, user_id=user_id
+            self.id, LIMITS, code, on_output=ignore, tag=tag, user_id=user_id, cell_id=cell_id
         )
 
     async def send(self, channel: str, msg_type: str, content: dict[str, Any], **route: str) -> str:
@@ -123,10 +125,13 @@ async def test_a_request_is_answered_to_its_connection(session: BridgedSession) 
 
 
 async def test_input_takes_the_answer_of_the_user_who_ran_the_cell(session: BridgedSession) -> None:
-    """input() is published for its user; another user's answer is ignored, theirs taken."""
-    running = asyncio.ensure_future(session.run('print("got", input("? "))', tag="job-3"))
+    """input() is published for its user, naming the cell that asks; another user's answer
+    is ignored, theirs taken."""
+    code = 'print("got", input("? "))'
+    running = asyncio.ensure_future(session.run(code, tag="job-3", cell_id="cell-3"))
     asked = await session.wait_for(lambda e: e.message.msg_type == "input_request")
     assert asked.to_user == "u1" and asked.job == "job-3"
+    assert asked.message.metadata["cellId"] == "cell-3"
     await session.send("stdin", "input_reply", {"value": "wrong"}, user="u2")
     await session.send("stdin", "input_reply", {"value": "right"}, user="u1")
     outcome = await running
