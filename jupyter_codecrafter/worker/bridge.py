@@ -6,7 +6,10 @@ requests (completion, inspection, comm messages...) get their replies on its own
 socket, and its IOPub subscription sees everything the kernel publishes, cell outputs
 included, which every client of the session receives (ipywidgets' Output capture and
 JupyterLab's futures need them). Each request gets a fresh msg_id on its way in, so a client
-cannot take another's reply by reusing an id; its own header goes back on the way out.
+cannot take another's reply by reusing an id; its own header goes back on the way out. Comm
+messages, which get no reply, keep their msg_id: an ipywidgets Output widget captures what
+a callback prints by the msg_id the kernel saw, and the client that moved the slider holds
+the future of that same id.
 
 Servers filter by role before publishing here (``sessions/permissions.py``); the bridge
 trusts them, except that an ``input()`` answer must come from the user who was asked.
@@ -35,6 +38,7 @@ from .stdin import InputAsker
 log = logging.getLogger("jupyter_codecrafter.worker")
 
 REMEMBERED_REQUESTS = 1024  # requests whose replies can still find their client
+COMM_MESSAGES = frozenset({"comm_open", "comm_msg", "comm_close"})
 
 
 class KernelBridge:
@@ -139,7 +143,10 @@ class KernelBridge:
                 value = message.content.get("value", "")
                 self._kernel.answer_input(envelope.user, value if isinstance(value, str) else "")
         elif message.channel == "shell" and self._client is not None:
-            self._client.shell_channel.send(self._renamed(envelope))
+            # Comm messages get no reply to take; what they make the kernel publish must
+            # keep their own msg_id, which ipywidgets' Output widget captures by.
+            keep = message.msg_type in COMM_MESSAGES
+            self._client.shell_channel.send(message.to_dict() if keep else self._renamed(envelope))
 
     def _renamed(self, envelope: Envelope) -> dict[str, Any]:
         """The message with a msg_id of ours, remembered with where it came from."""

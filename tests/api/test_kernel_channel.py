@@ -251,6 +251,35 @@ async def test_a_writer_moves_a_slider_for_everyone_a_reader_cannot(pair: Pair) 
     assert text(await pair.run("print(slider.value)")) == "5\n"
 
 
+CAPTURED = """
+out = widgets.Output()
+def moved(change):
+    with out:
+        print("moved to", change["new"])
+slider.observe(moved, names="value")
+"""
+
+
+async def test_an_output_widget_captures_by_the_id_of_the_writers_move(pair: Pair) -> None:
+    """A slider callback printing into an Output widget: the widget's msg_id (what every
+    page captures the print by) is the id of the writer's comm message, and the print
+    reaches both clients as its child."""
+    await pair.run(SLIDER + CAPTURED)
+    opened = await pair.writer_ws.wait_for("iopub", is_slider)
+    move = widget_update(pair.writer_ws, opened["content"]["comm_id"], 6)
+    move_id = await pair.writer_ws.send("shell", move)
+    for ws in (pair.writer_ws, pair.reader_ws):
+        capture = await ws.wait_for(
+            "iopub",
+            lambda m: m["msg_type"] == "comm_msg"
+            and m["content"]["data"].get("state", {}).get("msg_id"),
+        )
+        assert capture["content"]["data"]["state"]["msg_id"] == move_id
+        printed = await ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
+        assert printed["content"]["text"] == "moved to 6\n"
+        assert printed["parent_header"]["msg_id"] == move_id
+
+
 async def test_a_late_reader_syncs_the_widgets_current_state(
     pair: Pair, server: JupyterServer
 ) -> None:
