@@ -5,12 +5,14 @@ session's kernel channel."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Locator, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Screenshots
 from tests.browser.lab import TIMEOUT_MS, LabUser
@@ -109,6 +111,17 @@ async def test_input_asks_the_user_who_ran_the_cell_and_takes_their_answer(
     await expect(stdin).to_have_count(0)
 
 
+async def reopen(user: LabUser, name: str) -> Locator:
+    """After a reload: open the session again from the panel. (JupyterLab's layout restorer
+    tries first, before CodeCrafter's drive can open it, and says "Cannot open".)"""
+    refused = user.page.locator(".jp-Dialog", has_text="Cannot open")
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await refused.get_by_role("button", name="Close").click(timeout=5000)
+    await user.show_panel()
+    await user.panel.get_by_role("button", name=f"Open {name}").click()
+    return await user.session_tab()
+
+
 async def set_slider(slider: Locator, value: int) -> None:
     """Type a value into the slider's readout, as a person can."""
     readout = slider.locator(".widget-readout")
@@ -143,7 +156,7 @@ async def test_two_people_share_a_slider_and_its_output_and_a_reload_keeps_it(
         )
     await shots.take(writer.page, "shared-widgets", publish=True)
     await owner.reload()
-    tab = await owner.session_tab()
+    tab = await reopen(owner, name)
     slider = tab.locator(".jp-Cell").first.locator(".widget-slider")
     await expect(slider.locator(".widget-readout")).to_have_text("7", timeout=TIMEOUT_MS)
     await expect(tab.locator(".jp-Cell").first).to_contain_text("7 squared is 49")
