@@ -110,7 +110,7 @@ class Services:
         housekeeping = Housekeeping(store, activity, interval_s=settings.activity_purge_interval_s)
         kernels = KernelControl(bus, sessions)
         channels = KernelChannels(
-            bus, sessions, execution, kernels, max_code_bytes=settings.max_code_bytes
+            bus, sessions, execution, kernels, limiter, max_code_bytes=settings.max_code_bytes
         )
         return cls(
             settings,

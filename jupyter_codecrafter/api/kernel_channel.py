@@ -20,7 +20,6 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.services.kernels.connection import base as codec
-from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import AuthenticationFailed, CodeCrafterError, MalformedMessage, NotFound
@@ -88,7 +87,10 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
         try:
             await self._authorize(kwargs["session_id"])
         except CodeCrafterError as exc:
-            raise web.HTTPError(exc.status, exc.message) from exc
+            self.set_status(exc.status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(exc.to_dict(), default=str))
+            return
         await super().get(*args, **kwargs)
 
     async def _authorize(self, session_id: str) -> None:
@@ -153,4 +155,13 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
             self.services.keep(task)
 
 
-handlers = [(rf"/sessions/{SESSION_ID}/kernel/channels", KernelChannelHandler)]
+handlers = [
+    (rf"/sessions/{SESSION_ID}/kernel/channels", KernelChannelHandler),
+    # The same socket where JupyterLab's KernelConnection looks for it when its server
+    # settings' wsUrl is .../sessions/<id>/kernel/: <wsUrl>api/kernels/<kernel id>/channels.
+    # The kernel id is the client's own name for it; the session decides the kernel.
+    (
+        rf"/sessions/{SESSION_ID}/kernel/api/kernels/(?P<kernel_id>[A-Za-z0-9_.-]{{1,64}})/channels",
+        KernelChannelHandler,
+    ),
+]

@@ -29,8 +29,10 @@ DESCRIPTION = (
     "The CodeCrafter REST API. Authenticate with `Authorization: Bearer <access token>` "
     "from /auth/register or /auth/login. Every error is "
     '`{"error": {"code", "message", "details"}}`. Collaborative editing uses the '
-    "y-websocket protocol on the WebSocket `/rooms/{session_id}?token=<access token>`, "
-    "which OpenAPI cannot describe."
+    "y-websocket protocol on the WebSocket `/rooms/{session_id}?token=<access token>`; "
+    "a session's kernel speaks Jupyter's kernel WebSocket protocol on "
+    "`/sessions/{session_id}/kernel/channels?token=<access token>`. OpenAPI cannot "
+    "describe either."
 )
 
 Route = tuple[str, Any]

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..bus.base import Bus, Subscription
 from ..errors import BadRequest, CodeCrafterError, MalformedMessage, PayloadTooLarge
+from ..ratelimit import RateLimiter
 from ..rooms.protocol import CLOSE_GOING_AWAY, CLOSE_REMOVED, ProtocolError
 from ..rooms.replication import Kind, decode_envelope, room_channel
 from ..sessions.permissions import Action, kernel_message_allowed
@@ -51,6 +52,7 @@ ChannelSend = Callable[[KernelMessage], None]
 # Closes a client's connection with a WebSocket close code and a reason.
 ChannelClose = Callable[[int, str], None]
 
+EXECUTE_RATE_LIMIT = "execute"  # the rule POST /execute counts against
 REMEMBERED_RUNS = 256  # runs per client whose late messages still get its header
 NO_BRIDGE = (KernelState.NONE, KernelState.DEAD, KernelState.STARTING)
 # The execute_request's metadata key naming its notebook cell (JupyterLab sends it).
@@ -98,9 +100,11 @@ class KernelChannels:
         sessions: SessionService,
         execution: ExecutionService,
         kernels: KernelControl,
+        limiter: RateLimiter,
         *,
         max_code_bytes: int,
     ) -> None:
+        self._limiter = limiter
         self._max_code_bytes = max_code_bytes
         self._bus = bus
         self._sessions = sessions
@@ -163,6 +167,8 @@ class KernelChannels:
         code, job_id = message.content.get("code"), new_id()
         client.remember_run(job_id, message.header)
         try:
+            # The same budget as POST /execute: a socket is no way around it.
+            await self._limiter.hit(EXECUTE_RATE_LIMIT, client.user.id)
             if not isinstance(code, str):
                 raise BadRequest("execute_request needs content.code, a string.")
             if len(code.encode()) > self._max_code_bytes:

@@ -5,11 +5,10 @@ The bridge has a jupyter_client connection of its own beside the one that runs c
 requests (completion, inspection, comm messages...) get their replies on its own shell
 socket, and its IOPub subscription sees everything the kernel publishes, cell outputs
 included, which every client of the session receives (ipywidgets' Output capture and
-JupyterLab's futures need them). Each request gets a fresh msg_id on its way in, so a client
-cannot take another's reply by reusing an id; its own header goes back on the way out. Comm
-messages, which get no reply, keep their msg_id: an ipywidgets Output widget captures what
-a callback prints by the msg_id the kernel saw, and the client that moved the slider holds
-the future of that same id.
+JupyterLab's futures need them). A request keeps its msg_id, which the kernel may hand back
+in state (ipywidgets' Output widget captures by it, through the sender's future), unless
+another connection or a run already used that id: then it gets a fresh one, so nobody takes
+another's reply; the client's own header goes back on the way out.
 
 Servers filter by role before publishing here (``sessions/permissions.py``); the bridge
 trusts them, except that an ``input()`` answer must come from the user who was asked.
@@ -38,7 +37,6 @@ from .stdin import InputAsker
 log = logging.getLogger("jupyter_codecrafter.worker")
 
 REMEMBERED_REQUESTS = 1024  # requests whose replies can still find their client
-COMM_MESSAGES = frozenset({"comm_open", "comm_msg", "comm_close"})
 
 
 class KernelBridge:
@@ -143,21 +141,25 @@ class KernelBridge:
                 value = message.content.get("value", "")
                 self._kernel.answer_input(envelope.user, value if isinstance(value, str) else "")
         elif message.channel == "shell" and self._client is not None:
-            # Comm messages get no reply to take; what they make the kernel publish must
-            # keep their own msg_id, which ipywidgets' Output widget captures by.
-            keep = message.msg_type in COMM_MESSAGES
-            self._client.shell_channel.send(message.to_dict() if keep else self._renamed(envelope))
+            self._client.shell_channel.send(self._renamed(envelope))
 
     def _renamed(self, envelope: Envelope) -> dict[str, Any]:
-        """The message with a msg_id of ours, remembered with where it came from."""
+        """The message under a msg_id only its connection uses, remembered with where it
+        came from."""
         message = envelope.message
-        ours = new_id()
+        ours = message.msg_id
+        if not ours or self._taken(ours, envelope.conn):
+            ours = new_id()
         self._sent[ours] = (envelope.conn, message.header)
         while len(self._sent) > REMEMBERED_REQUESTS:
             self._sent.popitem(last=False)
         renamed = {**message.to_dict(), "header": {**message.header, "msg_id": ours}}
         renamed["msg_id"] = ours
         return renamed
+
+    def _taken(self, msg_id: str, conn: str | None) -> bool:
+        sent = self._sent.get(msg_id)
+        return (sent is not None and sent[0] != conn) or self._kernel.tag_of(msg_id) is not None
 
     async def publish(self, envelope: Envelope) -> None:
         await self._bus.publish(kernel_out_channel(self._session_id), envelope.encode())
@@ -183,8 +185,9 @@ class _Asker:
 
     async def ask(self, msg: dict[str, Any]) -> None:
         message = KernelMessage.from_dict("stdin", msg)
-        if self._notice["cell_id"]:  # where the asker's notebook shows the input box
-            message.metadata = {**message.metadata, "cellId": self._notice["cell_id"]}
+        # Its parent is the worker's execute, unknown to a client that ran the cell with
+        # POST /execute: this says which run and cell ask.
+        message.metadata["codecrafter"] = {"job_id": self._tag, "cell_id": self._notice["cell_id"]}
         await self._bridge.notify_room({**self._notice, "waiting": True})
         await self._bridge.publish(Envelope(message, to_user=self._user_id or "", job=self._tag))
 

@@ -214,6 +214,9 @@ EXPECTATIONS: dict[str, Expect] = {
     # The room WebSocket: 101 is an open socket; refusals happen before the upgrade.
     "WS /rooms/{session_id}": owner_and_admin(101, 101, params=session),
     "WS /sessions/{session_id}/kernel/channels": owner_and_admin(101, 101, params=session),
+    "WS /sessions/{session_id}/kernel/api/kernels/{kernel_id}/channels": owner_and_admin(
+        101, 101, params=lambda w: {"session_id": w.session_id, "kernel_id": "k1"}
+    ),
     "ANY /{path}": everyone(404, params=lambda w: {"path": "no/such/endpoint"}),
 }
 

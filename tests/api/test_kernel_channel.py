@@ -4,18 +4,23 @@ sandbox kernel, two clients at once, filtered by role (issue 12)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.client import Account, Api
+from tests.client import Account, Api, assert_error
 from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server
+from tests.services import need
 from tests.sessions.api_helpers import grant
 from tests.yclient import YClient
 
@@ -137,11 +142,22 @@ async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
     job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", 'print("Hi", input("Name? "))')
     asked = await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
     assert asked["content"]["prompt"] == "Name? "
+    assert asked["metadata"]["codecrafter"] == {"job_id": job["id"], "cell_id": "c1"}
     await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": "Ada"}))
     done = await pair.api.wait_job(pair.owner, job["id"])
     assert done["status"] == "succeeded" and text(done).endswith("Hi Ada\n")
     await pair.reader_ws.request("kernel_info_request", {})  # anything sent to it came first
     assert pair.reader_ws.received["stdin"] == []
+
+
+async def test_getpass_asks_for_a_password(pair: Pair) -> None:
+    """getpass() reaches the user as a password prompt, and the kernel gets the answer."""
+    code = 'import getpass\nprint(len(getpass.getpass("PIN? ")))'
+    job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", code)
+    asked = await pair.writer_ws.wait_for("stdin", lambda m: m["msg_type"] == "input_request")
+    assert asked["content"] == {"prompt": "PIN? ", "password": True}
+    await pair.writer_ws.send("stdin", pair.writer_ws.message("input_reply", {"value": "1234"}))
+    assert text(await pair.api.wait_job(pair.owner, job["id"])) == "4\n"
 
 
 async def test_the_room_shows_that_a_cell_waits_for_input(
@@ -212,12 +228,12 @@ async def test_the_legacy_json_protocol(pair: Pair, server: JupyterServer) -> No
 
 
 async def test_a_socket_without_a_token_is_refused(server: JupyterServer) -> None:
-    """No token, no socket: the upgrade is refused with 401."""
+    """No token, no socket: the upgrade is refused with a JSON 401."""
     async with Api(server.api) as api:
         owner = await api.register()
         session = await api.create_session(owner)
         response = await api.http.get(f"/sessions/{session['id']}/kernel/channels")
-    assert response.status_code == 401
+    assert_error(response, 401, "unauthenticated")
 
 
 SLIDER = "import ipywidgets as widgets\nslider = widgets.IntSlider(value=1)\nslider"
@@ -249,35 +265,6 @@ async def test_a_writer_moves_a_slider_for_everyone_a_reader_cannot(pair: Pair) 
     await pair.reader_ws.send("shell", widget_update(pair.reader_ws, comm_id, 9))
     await pair.reader_ws.request("kernel_info_request", {})  # after the move, or never sent
     assert text(await pair.run("print(slider.value)")) == "5\n"
-
-
-CAPTURED = """
-out = widgets.Output()
-def moved(change):
-    with out:
-        print("moved to", change["new"])
-slider.observe(moved, names="value")
-"""
-
-
-async def test_an_output_widget_captures_by_the_id_of_the_writers_move(pair: Pair) -> None:
-    """A slider callback printing into an Output widget: the widget's msg_id (what every
-    page captures the print by) is the id of the writer's comm message, and the print
-    reaches both clients as its child."""
-    await pair.run(SLIDER + CAPTURED)
-    opened = await pair.writer_ws.wait_for("iopub", is_slider)
-    move = widget_update(pair.writer_ws, opened["content"]["comm_id"], 6)
-    move_id = await pair.writer_ws.send("shell", move)
-    for ws in (pair.writer_ws, pair.reader_ws):
-        capture = await ws.wait_for(
-            "iopub",
-            lambda m: m["msg_type"] == "comm_msg"
-            and m["content"]["data"].get("state", {}).get("msg_id"),
-        )
-        assert capture["content"]["data"]["state"]["msg_id"] == move_id
-        printed = await ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
-        assert printed["content"]["text"] == "moved to 6\n"
-        assert printed["parent_header"]["msg_id"] == move_id
 
 
 async def test_a_late_reader_syncs_the_widgets_current_state(
@@ -340,3 +327,121 @@ async def kernel_state(pair: Pair) -> dict[str, Any]:
         f"/sessions/{pair.session_id}/kernel", headers=pair.owner.headers
     )
     return response.json()["kernel"]  # type: ignore[no-any-return]
+
+
+async def test_runs_through_the_channel_count_against_the_execute_limit(
+    tmp_path: Path,
+) -> None:
+    """Past rate_limit_execute, an execute_request is answered 'rate_limited', not run."""
+    server = start_server(tmp_path, {"CODECRAFTER_RATE_LIMIT_EXECUTE": "1/minute"})
+    async with Api(server.api) as api:
+        with running(server):
+            owner = await api.register()
+            session = await api.create_session(owner)
+            url = kernel_channel_url(server.url, session["id"], owner.access_token)
+            async with KernelWs.connect(url) as ws:
+                first = await ws.request("execute_request", {"code": "1"})
+                second = await ws.request("execute_request", {"code": "2"})
+    assert first["content"]["status"] == "ok"
+    assert second["content"]["ename"] == "rate_limited"
+
+
+BUTTON = """
+import ipywidgets as widgets
+out = widgets.Output()
+button = widgets.Button(description="Go")
+def clicked(_):
+    with out:
+        print("clicked")
+button.on_click(clicked)
+widgets.VBox([button, out])
+"""
+
+
+def model_named(name: str) -> Callable[[dict[str, Any]], bool]:
+    def match(msg: dict[str, Any]) -> bool:
+        state = msg["content"].get("data", {}).get("state", {})
+        return msg["msg_type"] == "comm_open" and state.get("_model_name") == name
+
+    return match
+
+
+async def test_a_click_captures_its_output_through_the_senders_msg_id(pair: Pair) -> None:
+    """A writer's button click: the Output widget captures by the click's own msg_id, and
+    the print comes with the click as parent, so JupyterLab's capture hook finds it."""
+    await pair.run(BUTTON)
+    button = await pair.writer_ws.wait_for("iopub", model_named("ButtonModel"))
+    data = {"method": "custom", "content": {"event": "click"}}
+    click = pair.writer_ws.message(
+        "comm_msg", {"comm_id": button["content"]["comm_id"], "data": data}
+    )
+    msg_id = await pair.writer_ws.send("shell", click)
+    captured = await pair.writer_ws.wait_for(
+        "iopub",
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"]["data"].get("state", {}).get("msg_id") == msg_id
+        ),
+    )
+    assert captured["parent_header"]["msg_id"] == msg_id
+    printed = await pair.writer_ws.wait_for("iopub", lambda m: m["msg_type"] == "stream")
+    assert printed["parent_header"]["msg_id"] == msg_id
+    assert printed["content"]["text"] == "clicked\n"
+
+
+async def test_the_socket_where_jupyterlab_looks_for_it(pair: Pair, server: JupyterServer) -> None:
+    """With wsUrl .../sessions/<id>/kernel/, KernelConnection's own URL shape connects."""
+    base = server.url.replace("http://", "ws://")
+    ws_url = f"{base}/api/codecrafter/sessions/{pair.session_id}/kernel/"
+    url = f"{ws_url}api/kernels/lab-kernel-1/channels?session_id=client-1"
+    async with KernelWs.connect(f"{url}&token={pair.reader.access_token}") as lab:
+        reply = await lab.request("kernel_info_request", {})
+    assert reply["content"]["status"] == "ok"
+
+
+NODE_MODULES = Path(
+    os.environ.get(
+        "CODECRAFTER_TEST_NODE_MODULES",
+        Path(__file__).parents[2] / "labextension" / "node_modules",
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def lab_kernel_script() -> Path:
+    """The Node script driving @jupyterlab/services, from the labextension's node_modules
+    (``make install`` puts them there; CODECRAFTER_TEST_NODE_MODULES points elsewhere)."""
+
+    def probe() -> None:
+        if shutil.which("node") is None:
+            raise FileNotFoundError("node is not installed")
+        if not (NODE_MODULES / "@jupyterlab" / "services").is_dir():
+            raise FileNotFoundError(f"no @jupyterlab/services in {NODE_MODULES}")
+
+    need("Node.js with @jupyterlab/services", probe)
+    return Path(__file__).with_name("js") / "lab_kernel.cjs"
+
+
+async def test_jupyterlabs_kernel_connection_runs_completes_and_inspects(
+    lab_kernel_script: Path, pair: Pair, server: JupyterServer
+) -> None:
+    """JupyterLab's KernelConnection, given only wsUrl and the token, speaks the v1
+    protocol with the session's kernel: a run's future gets its output, then completion and
+    help for what it defined."""
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(lab_kernel_script),
+        f"{server.url}/",
+        pair.session_id,
+        pair.owner.access_token,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(node.communicate(), 60)
+    assert node.returncode == 0, stderr.decode()
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert result["protocol"] == "v1.kernel.websocket.jupyter.org"
+    assert result["language"] == "python"
+    assert result["ran"] == {"status": "ok", "printed": "42\n"}
+    assert result["matches"] == ["lab_value"] and result["found"] is True

@@ -3,8 +3,8 @@ RabbitMQ and Redis: clients on either instance reach the kernel on the worker (i
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,12 +18,15 @@ from tests.server import JupyterServer, running, start_server, start_worker
 from tests.sessions.api_helpers import grant
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def servers(
-    tmp_path: Path, amqp_url: str, redis_clean: str, namespace: str
+    tmp_path_factory: pytest.TempPathFactory, amqp_url: str, redis_url: str
 ) -> Iterator[tuple[JupyterServer, JupyterServer]]:
-    """Two server instances and one codecrafter-worker (process sandbox)."""
-    env = backends_env(tmp_path, amqp_url, redis_clean, namespace)
+    """Two server instances and one codecrafter-worker (process sandbox), shared by the
+    module's tests (each has sessions of its own): a namespace of their own keeps them
+    apart from other tests on the same broker and Redis."""
+    tmp_path = tmp_path_factory.mktemp("kernel-channel-scaled")
+    env = backends_env(tmp_path, amqp_url, redis_url, f"t{uuid.uuid4().hex[:10]}.")
     first = start_server(tmp_path / "server1", env)
     second = start_server(tmp_path / "server2", env)
     worker = start_worker(tmp_path / "worker", env)

@@ -53,14 +53,12 @@ class BridgedSession:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-    async def run(
-        self, code: str, tag: str, user_id: str = "u1", cell_id: str | None = None
-    ) -> ExecutionOutcome:
+    async def run(self, code: str, tag: str, user_id: str = "u1") -> ExecutionOutcome:
         async def ignore(_: dict[str, Any]) -> None:
             pass
 
         return await self.pool.execute(
-            self.id, LIMITS, code, on_output=ignore, tag=tag, user_id=user_id, cell_id=cell_id
+            self.id, LIMITS, code, on_output=ignore, tag=tag, user_id=user_id
         )
 
     async def send(self, channel: str, msg_type: str, content: dict[str, Any], **route: str) -> str:
@@ -125,13 +123,10 @@ async def test_a_request_is_answered_to_its_connection(session: BridgedSession) 
 
 
 async def test_input_takes_the_answer_of_the_user_who_ran_the_cell(session: BridgedSession) -> None:
-    """input() is published for its user, naming the cell that asks; another user's answer
-    is ignored, theirs taken."""
-    code = 'print("got", input("? "))'
-    running = asyncio.ensure_future(session.run(code, tag="job-3", cell_id="cell-3"))
+    """input() is published for its user; another user's answer is ignored, theirs taken."""
+    running = asyncio.ensure_future(session.run('print("got", input("? "))', tag="job-3"))
     asked = await session.wait_for(lambda e: e.message.msg_type == "input_request")
     assert asked.to_user == "u1" and asked.job == "job-3"
-    assert asked.message.metadata["cellId"] == "cell-3"
     await session.send("stdin", "input_reply", {"value": "wrong"}, user="u2")
     await session.send("stdin", "input_reply", {"value": "right"}, user="u1")
     outcome = await running
@@ -144,3 +139,20 @@ async def test_input_without_an_answer_gets_end_of_file(session: BridgedSession)
     assert outcome.status is JobStatus.FAILED
     names = [o["ename"] for o in outcome.outputs if o["output_type"] == "error"]
     assert names == ["InputTimeout", "EOFError"]
+
+
+async def test_a_reused_msg_id_cannot_take_another_connections_reply(
+    session: BridgedSession,
+) -> None:
+    """Two connections send requests with one msg_id: each gets its own reply."""
+    await session.run("reused_a = 1\nreused_b = 2", tag="job-5")
+    msg = session.client.msg("complete_request", {"code": "reused_", "cursor_pos": 7})
+    for conn in ("c1", "c2"):
+        message = KernelMessage.from_dict("shell", msg)
+        envelope = Envelope(message, conn=conn, user="u1")
+        await session.bus.publish(kernel_in_channel(session.id), envelope.encode())
+    msg_id = msg["header"]["msg_id"]
+    for conn in ("c1", "c2"):
+        reply = await session.wait_for(lambda e, c=conn: e.to_conn == c)  # type: ignore[misc]
+        assert reply.message.parent_id == msg_id
+        assert "reused_a" in reply.message.content["matches"]
