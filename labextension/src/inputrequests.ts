@@ -5,13 +5,17 @@
  */
 import type { KernelMessage } from '@jupyterlab/services';
 
-/** The execute_request metadata key JupyterLab and the server name cells by. */
-const CELL_ID_KEY = 'cellId';
+/** Where the server says which run and cell an input_request is for. */
+interface IAskedBy {
+  job_id?: unknown;
+  cell_id?: unknown;
+}
 
 /** The cell an input_request asks in; null when it names none. */
 export function cellIdOf(msg: KernelMessage.IMessage): string | null {
-  const value = (msg.metadata as Record<string, unknown>)[CELL_ID_KEY];
-  return typeof value === 'string' && value ? value : null;
+  const asked = (msg.metadata as { codecrafter?: IAskedBy }).codecrafter;
+  const cellId = asked?.cell_id;
+  return typeof cellId === 'string' && cellId ? cellId : null;
 }
 
 /** The id of the run (its execute_request) a message belongs to. */

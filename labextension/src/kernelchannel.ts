@@ -8,10 +8,11 @@
  *
  * Three seams of @jupyterlab/services make it ours without copying it:
  *
- * - the server settings' `WebSocket` constructor: KernelConnection builds
- *   Jupyter's own URL (`<wsUrl>/api/kernels/<id>/channels`), so the socket
- *   class opens the session's channel instead, with the access token current
- *   at each (re)connection (tokens last 15 minutes);
+ * - the server settings: KernelConnection opens
+ *   `<wsUrl>api/kernels/<kernel id>/channels?token=`, and the server answers
+ *   the session's channel there when `wsUrl` is the session's
+ *   `.../sessions/<id>/kernel/`; the token is read at each (re)connection
+ *   (access tokens last 15 minutes);
  * - the kernel API client: interrupt and restart call the CodeCrafter API,
  *   and nothing ever shuts the shared kernel down or asks /api/kernels;
  * - the kernel spec API client: the spec is the sandbox's, not the host's.
@@ -34,40 +35,30 @@ import { API_PATH } from './api';
 /** Interrupt or restart the sandbox kernel through the API. */
 export type KernelAction = (action: 'interrupt' | 'restart') => Promise<void>;
 
-/** The WebSocket URL of a session's kernel channel, with the access token. */
-export function kernelChannelUrl(
-  wsUrl: string,
-  sessionId: string,
-  token: string | null
-): string {
-  const url = URLExt.join(
-    wsUrl,
-    API_PATH,
-    'sessions',
-    encodeURIComponent(sessionId),
-    'kernel',
-    'channels'
-  );
-  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
+/** The `wsUrl` under which KernelConnection finds a session's kernel channel. */
+export function kernelChannelWsUrl(wsUrl: string, sessionId: string): string {
+  const path = ['sessions', encodeURIComponent(sessionId), 'kernel'];
+  return `${URLExt.join(wsUrl, API_PATH, ...path)}/`;
 }
 
 /**
- * Server settings whose kernel WebSockets open the session's kernel channel
- * (whatever URL KernelConnection asks for), authenticated with `token()`.
+ * Server settings whose kernel WebSockets open the session's kernel channel,
+ * authenticated with the access token `token()` gives at that moment.
  */
 export function kernelChannelSettings(
   base: ServerConnection.ISettings,
   sessionId: string,
   token: () => string | null
 ): ServerConnection.ISettings {
-  const Socket = base.WebSocket;
-  class ChannelSocket extends Socket {
-    constructor(_jupyterUrl: string | URL, protocols?: string | string[]) {
-      super(kernelChannelUrl(base.wsUrl, sessionId, token()), protocols);
+  return {
+    ...base,
+    wsUrl: kernelChannelWsUrl(base.wsUrl, sessionId),
+    // In the query, as for the rooms: a browser's WebSocket sends no header.
+    appendToken: true,
+    get token(): string {
+      return token() ?? '';
     }
-  }
-  // The token goes in the URL above; Jupyter's own token is not ours to send.
-  return { ...base, WebSocket: ChannelSocket, appendToken: false, token: '' };
+  };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import {
-  kernelChannelUrl,
+  kernelChannelSettings,
+  kernelChannelWsUrl,
   SandboxKernelAPIClient,
   SandboxKernelSpecAPIClient
 } from '../src/kernelchannel';
@@ -26,17 +27,30 @@ function message(
   } as unknown as KernelMessage.IMessage;
 }
 
-describe('the kernel channel URL', () => {
-  it("is the session's channel under the server's base, with the token", () => {
-    expect(kernelChannelUrl('ws://host/base/', 's 1', 'a.b+c')).toBe(
-      'ws://host/base/api/codecrafter/sessions/s%201/kernel/channels?token=a.b%2Bc'
+describe('the kernel channel settings', () => {
+  const base = {
+    baseUrl: 'http://host/base/',
+    wsUrl: 'ws://host/base/',
+    token: 'jupyter',
+    appendToken: false
+  } as ServerConnection.ISettings;
+
+  it("point KernelConnection's wsUrl at the session's kernel", () => {
+    expect(kernelChannelWsUrl('ws://host/base/', 's 1')).toBe(
+      'ws://host/base/api/codecrafter/sessions/s%201/kernel/'
     );
   });
 
-  it('carries no token when signed out', () => {
-    expect(kernelChannelUrl('ws://host/', 's1', null)).toBe(
-      'ws://host/api/codecrafter/sessions/s1/kernel/channels'
-    );
+  it("carry the current access token in the URL, never Jupyter's", () => {
+    let current: string | null = 'first';
+    const settings = kernelChannelSettings(base, 's1', () => current);
+    expect(settings.appendToken).toBe(true);
+    expect(settings.token).toBe('first');
+    current = 'renewed';
+    expect(settings.token).toBe('renewed');
+    current = null;
+    expect(settings.token).toBe('');
+    expect(settings.baseUrl).toBe('http://host/base/');
   });
 });
 
@@ -101,7 +115,7 @@ describe('the status a session notebook shows', () => {
 describe('input requests', () => {
   it('name their cell and their run', () => {
     const asked = message('stdin', 'input_request', {
-      metadata: { cellId: 'c1' },
+      metadata: { codecrafter: { job_id: 'j1', cell_id: 'c1' } },
       parent: { msg_id: 'run-1' }
     });
     expect(cellIdOf(asked)).toBe('c1');
