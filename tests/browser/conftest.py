@@ -9,6 +9,8 @@ directory; ``CODECRAFTER_SCREENSHOTS=<dir>`` also copies the README's ones there
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -86,10 +88,45 @@ class Screenshots:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{name}.png"
         await page.screenshot(path=str(path))
-        if publish and self.publish_to is not None:
+        if publish:
+            self._publish(path)
+        return path
+
+    async def take_side_by_side(
+        self, pages: dict[str, Page], name: str, *, publish: bool = False
+    ) -> Path:
+        """Several people's pages in one picture, each under its caption (drawn by the
+        browser: a page of the first person's context shows the screenshots)."""
+        images = [
+            (caption, base64.b64encode(await page.screenshot()).decode())
+            for caption, page in pages.items()
+        ]
+        figures = "".join(
+            f"<figure><figcaption>{html.escape(caption)}</figcaption>"
+            f'<img src="data:image/png;base64,{data}"></figure>'
+            for caption, data in images
+        )
+        style = (
+            "body{margin:0;display:flex;gap:12px;padding:12px;background:#ddd;"
+            "font:600 20px sans-serif}figure{margin:0;width:1000px}img{width:100%;"
+            "border:1px solid #999}figcaption{padding:4px 0 8px}"
+        )
+        first = next(iter(pages.values()))
+        board = await first.context.new_page()
+        await board.set_viewport_size({"width": 1000 * len(images) + 36, "height": 700})
+        await board.set_content(f"<style>{style}</style>{figures}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.png"
+        await board.screenshot(path=str(path), full_page=True)
+        await board.close()
+        if publish:
+            self._publish(path)
+        return path
+
+    def _publish(self, path: Path) -> None:
+        if self.publish_to is not None:
             self.publish_to.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, self.publish_to / path.name)
-        return path
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -154,7 +154,14 @@ async def test_two_people_share_a_slider_and_its_output_and_a_reload_keeps_it(
         await expect(shown.locator(".jp-Cell").first).to_contain_text(
             "7 squared is 49", timeout=TIMEOUT_MS
         )
-    await shots.take(writer.page, "shared-widgets", publish=True)
+    await shots.take_side_by_side(
+        {
+            f"{owner.username} (owner)": owner.page,
+            f"{writer.username} (writer, moved it)": writer.page,
+        },
+        "shared-widgets",
+        publish=True,
+    )
     await owner.reload()
     tab = await reopen(owner, name)
     slider = tab.locator(".jp-Cell").first.locator(".widget-slider")
@@ -164,3 +171,31 @@ async def test_two_people_share_a_slider_and_its_output_and_a_reload_keeps_it(
     await expect(writer_tab.locator(".jp-Cell").first).to_contain_text(
         "5 squared is 25", timeout=TIMEOUT_MS
     )
+
+
+async def test_a_reader_sees_the_widgets_follow_but_cannot_move_them(people: People) -> None:
+    """A reader's slider and its output follow the owner's moves; the reader's own slider
+    takes no pointer input (the server would drop the change anyway); Shift+Tab in the
+    read-only code still shows help from the kernel."""
+    owner, name = await people(), title()
+    await owner.register()
+    tab = await owner.create_notebook(name)
+    reader = await join(people, await owner.create_invite(name, "read"))
+    reader_tab = await reader.session_tab()
+    await owner.type_in_cell(tab, SLIDER_CODE)
+    await owner.page.keyboard.press("Shift+Enter")
+    readout = reader_tab.locator(".jp-Cell").first.locator(".widget-slider .widget-readout")
+    await expect(readout).to_have_text("3", timeout=TIMEOUT_MS)
+    for part in (readout, reader_tab.locator(".widget-slider .noUi-target").first):
+        assert await part.evaluate("e => getComputedStyle(e).pointerEvents") == "none"
+    await set_slider(tab.locator(".jp-Cell").first.locator(".widget-slider"), 8)
+    await expect(readout).to_have_text("8", timeout=TIMEOUT_MS)
+    await expect(reader_tab.locator(".jp-Cell").first).to_contain_text(
+        "8 squared is 64", timeout=TIMEOUT_MS
+    )
+    first_line = reader_tab.locator(".jp-Cell").first.locator(".cm-line").first
+    await first_line.click()
+    await reader.page.keyboard.press("End")
+    await reader.page.keyboard.press("Shift+Tab")
+    tooltip = reader.page.locator(".jp-Tooltip")
+    await expect(tooltip).to_contain_text("interact", timeout=TIMEOUT_MS)
