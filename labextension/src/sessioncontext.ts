@@ -48,6 +48,18 @@ export function sandboxStatus(
     : kernelStatusOf(state);
 }
 
+/**
+ * Whether the room's news means the kernel process was replaced (a restart,
+ * whoever asked for it, or a new kernel after one died): the widgets and
+ * comms of the old one are gone.
+ */
+export function kernelReplaced(
+  before: Pick<IKernelStatus, 'started_at'>,
+  after: Pick<IKernelStatus, 'started_at'>
+): boolean {
+  return before.started_at !== null && after.started_at !== before.started_at;
+}
+
 /** What the toolbar and status bar show: the room's connection while it is away. */
 export function displayStatus(
   source: Pick<IKernelSource, 'kernel' | 'connection'>,
@@ -213,9 +225,11 @@ export class SandboxSessionContext implements ISessionContext {
     this._source = options.source;
     this._onNoKernelChange = options.onNoKernelChange;
     this._status = this.kernelDisplayStatus;
+    this._startedAt = this._source.kernel.started_at;
     const kernel = this.session.kernel;
     kernel.statusChanged.connect(this._onStatus);
     this._source.changed.connect(this._onStatus);
+    this._source.changed.connect(this._onSourceChanged);
     kernel.connectionStatusChanged.connect((_, status) => {
       this._connectionStatusChanged.emit(status);
     });
@@ -337,6 +351,7 @@ export class SandboxSessionContext implements ISessionContext {
     }
     this._isDisposed = true;
     this._source.changed.disconnect(this._onStatus);
+    this._source.changed.disconnect(this._onSourceChanged);
     this.session.dispose();
     this._disposed.emit();
     Signal.clearData(this);
@@ -353,7 +368,23 @@ export class SandboxSessionContext implements ISessionContext {
     }
   };
 
+  /**
+   * Someone replaced the kernel: say "restarting" as Jupyter's server does to
+   * every client (ipywidgets' manager forgets the old widgets), then connect
+   * afresh (the manager loads the new kernel's widgets).
+   */
+  private _onSourceChanged = (): void => {
+    const kernel = this._source.kernel;
+    const replaced = kernelReplaced({ started_at: this._startedAt }, kernel);
+    this._startedAt = kernel.started_at;
+    if (replaced && this.session.kernel.status !== 'restarting') {
+      this._statusChanged.emit('restarting');
+      this.session.kernel.reconnect().catch(() => undefined);
+    }
+  };
+
   private _source: IKernelSource;
+  private _startedAt: string | null;
   private _status: ISessionContext.KernelDisplayStatus;
   private _onNoKernelChange: () => void;
   private _sessionChanged = new Signal<this, SessionArgs>(this);

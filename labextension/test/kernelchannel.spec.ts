@@ -6,7 +6,11 @@ import {
   SandboxKernelAPIClient,
   SandboxKernelSpecAPIClient
 } from '../src/kernelchannel';
-import { displayStatus, sandboxStatus } from '../src/sessioncontext';
+import {
+  displayStatus,
+  kernelReplaced,
+  sandboxStatus
+} from '../src/sessioncontext';
 import { cellIdOf, endsRun, runIdOf } from '../src/inputrequests';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { KernelMessage } from '@jupyterlab/services';
@@ -109,6 +113,20 @@ describe('the status a session notebook shows', () => {
     expect(displayStatus(room('idle', 'connecting'), 'idle')).toBe(
       'connecting'
     );
+  });
+});
+
+describe('a replaced kernel', () => {
+  const at = (started_at: string | null) => ({ started_at });
+
+  it('is one that ran and then stopped or started anew', () => {
+    expect(kernelReplaced(at('10:00'), at(null))).toBe(true);
+    expect(kernelReplaced(at('10:00'), at('10:05'))).toBe(true);
+  });
+
+  it('is not the first kernel starting, nor the same one', () => {
+    expect(kernelReplaced(at(null), at('10:00'))).toBe(false);
+    expect(kernelReplaced(at('10:00'), at('10:00'))).toBe(false);
   });
 });
 
