@@ -8,18 +8,15 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Locator, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Screenshots
-from tests.browser.lab import TIMEOUT_MS, LabUser
+from tests.browser.lab import TIMEOUT_MS, LabUser, People, join
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-People = Callable[[], Awaitable[LabUser]]
 
 SLIDER_CODE = """from ipywidgets import IntSlider, interact
 
@@ -41,14 +38,6 @@ async def run_cell(user: LabUser, tab: Locator, code: str, index: int) -> Locato
     prompt = cell.locator(".jp-InputPrompt")
     await expect(prompt).to_have_text(re.compile(r"\[\d+\]:"), timeout=TIMEOUT_MS)
     return cell
-
-
-async def join(people: People, invite_url: str) -> LabUser:
-    """Someone new opens the invite link, registers in the panel, and the session opens."""
-    guest = await people()
-    await guest.open_lab("/lab" + invite_url.split("/lab", 1)[1])
-    await guest.register()
-    return guest
 
 
 async def press_tab_until_completions(user: LabUser) -> Locator:
