@@ -120,6 +120,8 @@ class KernelBridge:
             self._client = None
 
     async def _out(self, message: KernelMessage) -> None:
+        if message.channel == "iopub":
+            self._kernel.output_widgets.observe(message.msg_type, message.content)
         sent = self._sent.get(message.parent_id)
         envelope = Envelope(message, job=self._kernel.tag_of(message.parent_id))
         if sent is not None:

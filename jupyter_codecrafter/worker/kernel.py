@@ -11,7 +11,8 @@ Each execute ends with a :class:`JobStatus`:
 - CANCELLED: :meth:`interrupt`, :meth:`restart` or :meth:`shutdown` ended it;
 - INTERNAL_ERROR: the kernel died otherwise, or is not running.
 
-``input()`` asks the user who ran the cell (see ``stdin.py``); the outcome carries the
+``input()`` asks the user who ran the cell (see ``stdin.py``); what the code prints inside
+an ipywidgets Output widget goes into the widget (``capture.py``); the outcome carries the
 kernel's execute_reply, for a client that sent the execute through its kernel channel.
 """
 
@@ -31,6 +32,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from ..errors import SandboxError
 from ..store.records import JobStatus, Limits
 from ..utils import utcnow
+from .capture import Capture, OutputWidgets
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox
@@ -72,6 +74,7 @@ class _Run:
     deadline: float
     execution_count: int | None = None
     stdin: StdinRelay | None = None
+    capture: Capture | None = None
     reply: dict[str, Any] | None = None
 
     def remaining_s(self) -> float:
@@ -116,6 +119,7 @@ class Kernel:
         self._interrupted = False
         self._stdin: StdinRelay | None = None
         self._executes: OrderedDict[str, str] = OrderedDict()  # kernel msg id -> tag
+        self.output_widgets = OutputWidgets()  # kept up to date by the kernel's bridge
 
     @property
     def connection_info(self) -> dict[str, Any]:
@@ -232,15 +236,28 @@ class Kernel:
             code, store_history=True, allow_stdin=asker.on_input is not None, stop_on_error=False
         )
         self._remember(run.msg_id, tag)
+        run.capture = Capture(
+            self.output_widgets,
+            run.msg_id,
+            self._send_outputs,
+            limit_bytes=run.collector.limit_bytes,
+        )
         run.deadline = time.monotonic() + timeout_s
         if asker.on_input is not None:
             run.stdin = self._relay_stdin(run, asker.user_id, asker.on_input)
         try:
             return await self._settle(run, timeout_s)
         finally:
+            run.capture.flush()
             self._stdin = None
             if run.stdin is not None:
                 await run.stdin.stop()
+
+    def _send_outputs(self, comm_id: str, outputs: list[dict[str, Any]]) -> None:
+        """An Output widget's new outputs, sent to the kernel as a frontend would."""
+        data = {"method": "update", "state": {"outputs": outputs}, "buffer_paths": []}
+        msg = self._client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self._client.shell_channel.send(msg)
 
     def _remember(self, msg_id: str, tag: str | None) -> None:
         if tag is not None:
@@ -304,6 +321,8 @@ class Kernel:
 
     async def _handle(self, run: _Run, msg_type: str, content: dict[str, Any]) -> bool:
         """Collect one message and stream its events; True when the cap was just exceeded."""
+        if run.capture is not None and run.capture.observe(msg_type, content):
+            return False  # it went into an Output widget, not the cell
         if msg_type == "execute_input":
             run.execution_count = content.get("execution_count")
         already_exceeded = run.collector.exceeded

@@ -52,7 +52,7 @@ class OutputCollector:
             return self._clear(wait=bool(content.get("wait")))
         if msg_type == "update_display_data":
             return self._update_display(content)
-        output = _to_output(msg_type, content)
+        output = to_output(msg_type, content)
         if output is None:
             return []
         events = self._flush_pending_clear()
@@ -129,7 +129,7 @@ class OutputCollector:
         return [event]
 
 
-def _to_output(msg_type: str, content: dict[str, Any]) -> dict[str, Any] | None:
+def to_output(msg_type: str, content: dict[str, Any]) -> dict[str, Any] | None:
     """The nbformat v4 output for an IOPub message, or None if it is not an output."""
     if msg_type == "stream":
         return {"output_type": "stream", "name": content["name"], "text": content["text"]}

@@ -156,3 +156,43 @@ async def test_a_reused_msg_id_cannot_take_another_connections_reply(
         reply = await session.wait_for(lambda e, c=conn: e.to_conn == c)  # type: ignore[misc]
         assert reply.message.parent_id == msg_id
         assert "reused_a" in reply.message.content["matches"]
+
+
+CAPTURED = """
+import ipywidgets as widgets
+from IPython.display import display
+out = widgets.Output()
+display(out)
+with out:
+    print("inside")
+print("outside")
+"""
+
+
+async def test_output_inside_an_output_widget_goes_into_the_widget(
+    session: BridgedSession,
+) -> None:
+    """What a run prints in `with out:` becomes the widget's outputs, in the kernel too,
+    and is echoed to every client; the cell keeps only what was printed outside."""
+    outcome = await session.run(CAPTURED, tag="job-6")
+    assert stream_text(outcome) == "outside\n"
+    echoed = await session.wait_for(
+        lambda e: (
+            e.message.msg_type == "comm_msg"
+            and e.message.content["data"].get("method") == "echo_update"
+            and "outputs" in e.message.content["data"]["state"]
+        )
+    )
+    inside = [{"output_type": "stream", "name": "stdout", "text": "inside\n"}]
+    assert echoed.message.content["data"]["state"]["outputs"] == inside
+    shown = await session.run("print(out.outputs)", tag="job-7")
+    assert "inside" in stream_text(shown)
+
+
+async def test_interact_shows_its_first_result_in_its_widget(session: BridgedSession) -> None:
+    """interact's first call, made by the run, lands in interact's own Output widget."""
+    code = "from ipywidgets import interact\nw = interact(lambda x: print(x * 2), x=21)"
+    outcome = await session.run(code, tag="job-8")
+    assert stream_text(outcome) == ""
+    shown = await session.run("print(w.widget.out.outputs)", tag="job-9")
+    assert "42" in stream_text(shown)
