@@ -111,6 +111,26 @@ async def reopen(user: LabUser, name: str) -> Locator:
     return await user.session_tab()
 
 
+async def test_getpass_asks_with_a_password_box_and_interrupt_ends_the_wait(
+    person: LabUser,
+) -> None:
+    """getpass() shows a password box; Interrupt while it waits ends the run with
+    KeyboardInterrupt and the box goes away."""
+    await person.register()
+    tab = await person.create_notebook(title())
+    await person.type_in_cell(tab, 'from getpass import getpass\nsecret = getpass("Secret? ")')
+    await person.page.keyboard.press("Shift+Enter")
+    cell = tab.locator(".jp-Cell").first
+    stdin = cell.locator(".jp-Stdin")
+    await expect(stdin).to_contain_text("Secret?", timeout=TIMEOUT_MS)
+    await expect(stdin.locator("input")).to_have_attribute("type", "password")
+    await tab.get_by_role("button", name=re.compile("Interrupt", re.I)).first.click()
+    await expect(cell.locator(".jp-OutputArea-output").last).to_contain_text(
+        "KeyboardInterrupt", timeout=TIMEOUT_MS
+    )
+    await expect(stdin).to_have_count(0)
+
+
 async def set_slider(slider: Locator, value: int) -> None:
     """Type a value into the slider's readout, as a person can."""
     readout = slider.locator(".widget-readout")
