@@ -42,7 +42,7 @@ import { CodeCrafterError } from './errors';
 import { connectSandboxKernel } from './kernelchannel';
 import type { SessionRoom } from './room';
 import { SandboxSession, SandboxSessionContext } from './sessioncontext';
-import { InputPrompts } from './stdin';
+import { InputPrompts, InputWaits } from './stdin';
 import { NO_KERNEL_CHANGE, NO_KERNEL_YET } from './texts';
 
 /** Core's notebook widget factory name, under which its toolbar items live. */
@@ -86,8 +86,14 @@ export function installSandboxKernel(
   const ours = createSessionContext(room, context.path, options);
   (context as { sessionContext: ISessionContext }).sessionContext = ours;
   const prompts = new InputPrompts(panel.content, ours.session.kernel);
+  const waits = new InputWaits({
+    notebook: panel.content,
+    me: () => options.auth.user?.id ?? null,
+    control: room.controlMessage
+  });
   panel.disposed.connect(() => {
     prompts.dispose();
+    waits.dispose();
   });
   context.pathChanged.connect((_, path) => {
     ours.setPath(path, PathExt.basename(path));

@@ -13,9 +13,13 @@ import { CodeCell } from '@jupyterlab/cells';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { Notebook } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
-import { Panel } from '@lumino/widgets';
+import type { ISignal } from '@lumino/signaling';
+import { Panel, Widget } from '@lumino/widgets';
 
+import { isInputMessage } from './control';
 import { cellIdOf, endsRun, runIdOf } from './inputrequests';
+import { WAITING_FOR_INPUT } from './texts';
+import type { IControlMessage } from './tokens';
 
 /** The input boxes of one session notebook, for the runs of this user. */
 export class InputPrompts implements IDisposable {
@@ -129,4 +133,76 @@ function showStdin(
   });
   input.node.querySelector('input')?.focus();
   return panel;
+}
+
+/**
+ * Everyone else's view of an input() wait: the room says which cell waits
+ * for whom, and the cell shows a note until the wait ends (the asker's own
+ * pages show the input box instead).
+ */
+export class InputWaits implements IDisposable {
+  constructor(options: InputWaits.IOptions) {
+    this._notebook = options.notebook;
+    this._me = options.me;
+    this._control = options.control;
+    this._control.connect(this._onControl);
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._control.disconnect(this._onControl);
+    for (const note of this._notes.values()) {
+      note.dispose();
+    }
+    this._notes.clear();
+  }
+
+  private _onControl = (_: unknown, message: IControlMessage): void => {
+    if (!isInputMessage(message) || message.cell_id === null) {
+      return;
+    }
+    const cellId = message.cell_id;
+    this._notes.get(cellId)?.dispose();
+    this._notes.delete(cellId);
+    if (!message.waiting || message.user_id === this._me()) {
+      return;
+    }
+    const cell = this._notebook.widgets.find(w => w.model.id === cellId);
+    if (cell instanceof CodeCell) {
+      this._notes.set(cellId, showNote(cell, WAITING_FOR_INPUT));
+    }
+  };
+
+  private _notebook: Notebook;
+  private _me: () => string | null;
+  private _control: ISignal<unknown, IControlMessage>;
+  private _notes = new Map<string, Widget>();
+  private _isDisposed = false;
+}
+
+export namespace InputWaits {
+  export interface IOptions {
+    notebook: Notebook;
+    /** The signed-in user's id. */
+    me: () => string | null;
+    /** The session room's control messages. */
+    control: ISignal<unknown, IControlMessage>;
+  }
+}
+
+/** A line at the end of the cell's outputs, as an output of its own. */
+function showNote(cell: CodeCell, text: string): Widget {
+  const note = new Widget();
+  note.addClass('jp-OutputArea-child');
+  note.addClass('jp-CodeCrafter-inputWait');
+  note.node.textContent = text;
+  cell.outputArea.layout.addWidget(note);
+  return note;
 }

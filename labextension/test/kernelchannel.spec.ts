@@ -11,6 +11,7 @@ import {
   kernelReplaced,
   sandboxStatus
 } from '../src/sessioncontext';
+import { isInputMessage } from '../src/control';
 import { cellIdOf, endsRun, runIdOf } from '../src/inputrequests';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { KernelMessage } from '@jupyterlab/services';
@@ -139,6 +140,13 @@ describe('input requests', () => {
     expect(cellIdOf(asked)).toBe('c1');
     expect(runIdOf(asked)).toBe('run-1');
     expect(cellIdOf(message('stdin', 'input_request'))).toBeNull();
+  });
+
+  it("are announced to the room as waits, whoever's", () => {
+    const wait = { type: 'input', waiting: true, cell_id: 'c1', user_id: 'u1' };
+    expect(isInputMessage(wait)).toBe(true);
+    expect(isInputMessage({ type: 'input' })).toBe(false);
+    expect(isInputMessage({ type: 'kernel', waiting: true })).toBe(false);
   });
 
   it('end with their run: an idle status', () => {

@@ -111,6 +111,34 @@ async def reopen(user: LabUser, name: str) -> Locator:
     return await user.session_tab()
 
 
+async def test_a_collaborator_sees_that_a_cell_waits_for_someone_elses_input(
+    people: People, shots: Screenshots
+) -> None:
+    """While the owner's input() waits, the writer's tab says so under that cell (with no
+    box of its own); once the owner answers, the note goes and both see the printout."""
+    owner, name = await people(), title()
+    await owner.register()
+    tab = await owner.create_notebook(name)
+    writer = await join(people, await owner.create_invite(name, "write"))
+    writer_tab = await writer.session_tab()
+    await owner.type_in_cell(tab, 'answer = input("Ready? ")\nprint("owner said", answer)')
+    await owner.page.keyboard.press("Shift+Enter")
+    stdin = tab.locator(".jp-Cell").first.locator(".jp-Stdin")
+    await expect(stdin).to_contain_text("Ready?", timeout=TIMEOUT_MS)
+    writer_cell = writer_tab.locator(".jp-Cell").first
+    note = writer_cell.locator(".jp-CodeCrafter-inputWait")
+    await expect(note).to_contain_text("Waiting for input", timeout=TIMEOUT_MS)
+    await expect(writer_cell.locator(".jp-Stdin")).to_have_count(0)
+    await expect(tab.locator(".jp-CodeCrafter-inputWait")).to_have_count(0)
+    await shots.take(writer.page, "input-wait")
+    await stdin.locator("input").fill("yes")
+    await stdin.locator("input").press("Enter")
+    await expect(note).to_have_count(0, timeout=TIMEOUT_MS)
+    for shown in (tab, writer_tab):
+        output = shown.locator(".jp-Cell").first.locator(".jp-OutputArea-output")
+        await expect(output.last).to_have_text("owner said yes", timeout=TIMEOUT_MS)
+
+
 async def test_getpass_asks_with_a_password_box_and_interrupt_ends_the_wait(
     person: LabUser,
 ) -> None:
