@@ -227,9 +227,10 @@ export class SandboxSessionContext implements ISessionContext {
     this._status = this.kernelDisplayStatus;
     this._startedAt = this._source.kernel.started_at;
     const kernel = this.session.kernel;
-    kernel.statusChanged.connect(this._onStatus);
-    this._source.changed.connect(this._onStatus);
+    // A replaced kernel says "restarting" before the room's new state.
     this._source.changed.connect(this._onSourceChanged);
+    this._source.changed.connect(this._onStatus);
+    kernel.statusChanged.connect(this._onStatus);
     kernel.connectionStatusChanged.connect((_, status) => {
       this._connectionStatusChanged.emit(status);
     });
