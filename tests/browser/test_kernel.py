@@ -5,13 +5,11 @@ session's kernel channel."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 
 import pytest
 from playwright.async_api import Locator, expect
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Screenshots
 from tests.browser.lab import TIMEOUT_MS, LabUser, People, join
@@ -100,17 +98,6 @@ async def test_input_asks_the_user_who_ran_the_cell_and_takes_their_answer(
     await expect(stdin).to_have_count(0)
 
 
-async def reopen(user: LabUser, name: str) -> Locator:
-    """After a reload: open the session again from the panel. (JupyterLab's layout restorer
-    tries first, before CodeCrafter's drive can open it, and says "Cannot open".)"""
-    refused = user.page.locator(".jp-Dialog", has_text="Cannot open")
-    with contextlib.suppress(PlaywrightTimeoutError):
-        await refused.get_by_role("button", name="Close").click(timeout=5000)
-    await user.show_panel()
-    await user.panel.get_by_role("button", name=f"Open {name}").click()
-    return await user.session_tab()
-
-
 async def test_a_collaborator_sees_that_a_cell_waits_for_someone_elses_input(
     people: People, shots: Screenshots
 ) -> None:
@@ -172,8 +159,8 @@ async def test_two_people_share_a_slider_and_its_output_and_a_reload_keeps_it(
     people: People, shots: Screenshots
 ) -> None:
     """The owner runs an interact slider; the writer who joined moves it to 7 and both see
-    7 and "7 squared is 49"; after a reload, the owner's page still shows 7 and its
-    output, and moving it there updates the writer's."""
+    7 and "7 squared is 49"; after a reload, the owner's page reopens the session by
+    itself and still shows 7 and its output, and moving it there updates the writer's."""
     owner, name = await people(), title()
     await owner.register()
     tab = await owner.create_notebook(name)
@@ -200,7 +187,8 @@ async def test_two_people_share_a_slider_and_its_output_and_a_reload_keeps_it(
         publish=True,
     )
     await owner.reload()
-    tab = await reopen(owner, name)
+    tab = await owner.session_tab()  # reopened by itself
+    await expect(owner.page.locator(".jp-Dialog")).to_have_count(0)
     slider = tab.locator(".jp-Cell").first.locator(".widget-slider")
     await expect(slider.locator(".widget-readout")).to_have_text("7", timeout=TIMEOUT_MS)
     await expect(tab.locator(".jp-Cell").first).to_contain_text("7 squared is 49")
