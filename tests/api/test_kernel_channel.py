@@ -305,7 +305,8 @@ async def test_a_promoted_reader_may_run_at_once(pair: Pair) -> None:
 
 
 async def test_restart_through_the_control_channel(pair: Pair) -> None:
-    """shutdown_request with restart gives a fresh kernel; without, the shared kernel stays."""
+    """shutdown_request with restart gives a fresh kernel, which the channel then reaches;
+    without restart, the shared kernel stays."""
     await pair.run("before_restart = 1")
     kept = await pair.writer_ws.request("shutdown_request", {"restart": False}, "control")
     assert kept["content"]["ename"] == "shared_kernel"
@@ -320,6 +321,11 @@ async def test_restart_through_the_control_channel(pair: Pair) -> None:
         await asyncio.sleep(0.05)
     gone = await pair.run("print(before_restart)")
     assert gone["status"] == "failed" and "NameError" in gone["error"]
+    await pair.run("after_restart = 2")  # the channel follows the kernel to its new sockets
+    completed = await pair.reader_ws.request(
+        "complete_request", {"code": "after_r", "cursor_pos": 7}
+    )
+    assert completed["content"]["matches"] == ["after_restart"]
 
 
 async def kernel_state(pair: Pair) -> dict[str, Any]:
