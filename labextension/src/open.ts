@@ -87,11 +87,11 @@ export function registerOpenCommand(options: IOpenCommandOptions): void {
  * A reload of a page that showed a session: JupyterLab put the session's
  * path in the URL (`/lab/tree/CodeCrafter:<id>/...`) and would hand it to
  * the file browser, which has no CodeCrafter drive and says "Cannot open".
- * Take the path from it and open the session once someone is signed in
- * (the refresh cookie usually signs them in at once).
+ * Take the path from it and open the session once the layout is restored
+ * and someone is signed in (the refresh cookie usually signs them in at once).
  */
 export function reopenSessionOfUrl(
-  app: Pick<JupyterFrontEnd, 'commands'>,
+  app: Pick<JupyterFrontEnd, 'commands' | 'restored'>,
   codecrafter: ICodeCrafter
 ): void {
   const id = sessionIdOf(PageConfig.getOption('treePath'));
@@ -99,7 +99,8 @@ export function reopenSessionOfUrl(
     return;
   }
   PageConfig.setOption('treePath', '');
-  void whenSignedIn(codecrafter.auth)
+  // After the layout is restored, which would otherwise replace the tab.
+  void Promise.all([app.restored, whenSignedIn(codecrafter.auth)])
     .then(() => app.commands.execute(OPEN_SESSION_COMMAND, { id }))
     .catch((reason: unknown) => {
       console.warn('CodeCrafter: could not reopen the session', reason);

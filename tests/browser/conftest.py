@@ -134,26 +134,37 @@ async def people(
     browser: Browser, lab: JupyterServer, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Callable[[], Awaitable[LabUser]]]:
     """Makes people, each with a browser context of their own (their own cookies) and
-    JupyterLab open; a failing test leaves a screenshot of each one's page."""
-    made: list[tuple[BrowserContext, LabUser]] = []
+    JupyterLab open; a failing test leaves a screenshot of each one's page and prints the
+    warnings and errors its console showed."""
+    made: list[tuple[BrowserContext, LabUser, list[str]]] = []
 
     async def make() -> LabUser:
         context = await browser.new_context(
             viewport={"width": 1400, "height": 900},
             permissions=["clipboard-read", "clipboard-write"],
         )
-        user = LabUser(await context.new_page(), lab)
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: _keep_trouble(console, m.type, m.text))
+        page.on("pageerror", lambda e: _keep_trouble(console, "pageerror", str(e)))
+        user = LabUser(page, lab)
         await user.open_lab()
-        made.append((context, user))
+        made.append((context, user, console))
         return user
 
     yield make
-    for index, (context, user) in enumerate(made):
+    for index, (context, user, console) in enumerate(made):
         if request.node.stash.get(FAILED_KEY, False):
             path = tmp_path / f"failure-{index}.png"
             await user.page.screenshot(path=str(path))
             print(f"screenshot of the failure: {path}")
+            print(f"console of person {index} ({user.page.url}):", *console, sep="\n  ")
         await context.close()
+
+
+def _keep_trouble(console: list[str], kind: str, text: str) -> None:
+    if kind in ("warning", "error", "pageerror"):
+        console.append(f"{kind}: {text[:500]}")
 
 
 @pytest_asyncio.fixture(loop_scope="module")
