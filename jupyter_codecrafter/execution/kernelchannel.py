@@ -169,18 +169,22 @@ class KernelChannels:
         try:
             # The same budget as POST /execute: a socket is no way around it.
             await self._limiter.hit(EXECUTE_RATE_LIMIT, client.user.id)
-            if not isinstance(code, str):
-                raise BadRequest("execute_request needs content.code, a string.")
-            if len(code.encode()) > self._max_code_bytes:
-                raise PayloadTooLarge(
-                    "The code is too large.", details={"max_bytes": self._max_code_bytes}
-                )
             await self._execution.run_cell(
-                client.user, client.session_id, _cell_id(message), code, job_id=job_id
+                client.user, client.session_id, _cell_id(message), self._code(code), job_id=job_id
             )
         except CodeCrafterError as exc:
             client.runs.pop(job_id, None)
             self._answer(client, message, error_content(exc.code, exc.message))
+
+    def _code(self, code: object) -> str:
+        """The code of an execute_request, checked as POST /execute checks it."""
+        if not isinstance(code, str):
+            raise BadRequest("execute_request needs content.code, a string.")
+        if len(code.encode()) > self._max_code_bytes:
+            raise PayloadTooLarge(
+                "The code is too large.", details={"max_bytes": self._max_code_bytes}
+            )
+        return code
 
     async def _control(self, client: ChannelClient, message: KernelMessage) -> None:
         content: dict[str, Any] = {"status": "ok"}

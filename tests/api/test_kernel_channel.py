@@ -137,6 +137,14 @@ async def test_a_reader_cannot_execute(pair: Pair) -> None:
     assert history.json()["jobs"] == []
 
 
+async def test_code_is_checked_as_post_execute_checks_it(pair: Pair) -> None:
+    """Code that is not text, or over max_code_bytes, is refused with an error reply."""
+    not_text = await pair.writer_ws.request("execute_request", {"code": 42})
+    too_big = await pair.writer_ws.request("execute_request", {"code": "#" * 300_000})
+    assert not_text["content"]["ename"] == "bad_request"
+    assert too_big["content"]["ename"] == "payload_too_large"
+
+
 async def test_input_asks_the_user_who_ran_the_cell(pair: Pair) -> None:
     """input() reaches the clients of the user who ran the cell, and their answer the kernel."""
     job = await pair.api.run_cell(pair.owner, pair.session_id, "c1", 'print("Hi", input("Name? "))')
