@@ -36,6 +36,14 @@ export interface IKernelMessage extends IControlMessage {
   readonly last_activity_at: string | null;
 }
 
+/** A cell of the session waits for input() (or stopped waiting). */
+export interface IInputMessage extends IControlMessage {
+  readonly type: 'input';
+  readonly waiting: boolean;
+  readonly cell_id: string | null;
+  readonly user_id: string | null;
+}
+
 const ROLES: readonly string[] = ['owner', 'admin', 'write', 'read'];
 const KERNEL_STATES: readonly string[] = [
   'none',
@@ -69,6 +77,12 @@ export function isKernelMessage(
     typeof state === 'string' &&
     KERNEL_STATES.includes(state)
   );
+}
+
+export function isInputMessage(
+  message: IControlMessage
+): message is IInputMessage {
+  return message.type === 'input' && typeof message.waiting === 'boolean';
 }
 
 /** The kernel status a kernel message carries. */

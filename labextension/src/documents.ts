@@ -21,7 +21,11 @@ import {
   wrapKernelToolbarItems
 } from './kernel';
 import type { IKernelStatus, SessionRole } from './models';
-import { EDITOR_FACTORY, registerOpenCommand } from './open';
+import {
+  EDITOR_FACTORY,
+  registerOpenCommand,
+  reopenSessionOfUrl
+} from './open';
 import { OPEN_SESSION_COMMAND } from './panel/actions';
 import { sessionIdOf, sessionLocalPath } from './paths';
 import type { RoomEnd, SessionRoom } from './room';
@@ -195,6 +199,7 @@ export const documentsPlugin: JupyterFrontEndPlugin<ISessionDocuments> = {
 
     const kernelOptions: ISandboxKernelOptions = {
       client: codecrafter.client,
+      auth: codecrafter.auth,
       services,
       roomOf: context => drive.roomOf(context.model.sharedModel)
     };
@@ -220,6 +225,7 @@ export const documentsPlugin: JupyterFrontEndPlugin<ISessionDocuments> = {
       );
     }
     registerOpenCommand({ app, codecrafter, docManager, documents });
+    reopenSessionOfUrl(app, codecrafter);
     app.shell.currentChanged?.connect((_, { newValue }) => {
       documents.refreshShown(newValue);
     });

@@ -3,10 +3,11 @@
  * own kernel UI.
  *
  * Design: every part of that UI (toolbar kernel name and status, status bar,
- * Kernel menu, Interrupt and Restart with its dialog) reaches a notebook's
- * kernel through `context.sessionContext`. So a session notebook's document
- * context gets a session context of ours, whose only kernel is the sandbox
- * kernel (sessioncontext.ts, sandboxkernel.ts), before anything reads it:
+ * Kernel menu, Interrupt and Restart with its dialog, the completer, the
+ * tooltip, ipywidgets' widget manager) reaches a notebook's kernel through
+ * `context.sessionContext`. So a session notebook's document context gets a
+ * session context of ours, whose only kernel is a connection to the sandbox
+ * kernel (sessioncontext.ts, kernelchannel.ts), before anything reads it:
  *
  * - core's notebook toolbar builds its `kernelName` and `executionProgress`
  *   items from `panel.sessionContext` while the widget is being created;
@@ -36,10 +37,12 @@ import type { ServiceManager } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import type { CodeCrafterClient } from './api';
+import type { AuthManager } from './auth';
 import { CodeCrafterError } from './errors';
+import { connectSandboxKernel } from './kernelchannel';
 import type { SessionRoom } from './room';
-import { SandboxKernel } from './sandboxkernel';
 import { SandboxSession, SandboxSessionContext } from './sessioncontext';
+import { InputPrompts, InputWaits } from './stdin';
 import { NO_KERNEL_CHANGE, NO_KERNEL_YET } from './texts';
 
 /** Core's notebook widget factory name, under which its toolbar items live. */
@@ -48,6 +51,8 @@ const KERNEL_ITEMS = ['kernelName', 'executionProgress'];
 
 export interface ISandboxKernelOptions {
   client: CodeCrafterClient;
+  /** Whose access token opens the kernel channel. */
+  auth: AuthManager;
   services: ServiceManager.IManager;
   /** The room of a notebook's document, or null when it is not a session. */
   roomOf: (
@@ -80,6 +85,16 @@ export function installSandboxKernel(
   };
   const ours = createSessionContext(room, context.path, options);
   (context as { sessionContext: ISessionContext }).sessionContext = ours;
+  const prompts = new InputPrompts(panel.content, ours.session.kernel);
+  const waits = new InputWaits({
+    notebook: panel.content,
+    me: () => options.auth.user?.id ?? null,
+    control: room.controlMessage
+  });
+  panel.disposed.connect(() => {
+    prompts.dispose();
+    waits.dispose();
+  });
   context.pathChanged.connect((_, path) => {
     ours.setPath(path, PathExt.basename(path));
   });
@@ -118,12 +133,14 @@ function createSessionContext(
   options: ISandboxKernelOptions
 ): SandboxSessionContext {
   const language = room.session?.language ?? 'python';
-  const kernel = new SandboxKernel({
-    source: room,
-    act: action => act(options.client, room, action),
-    serverSettings: options.services.serverSettings,
+  const kernel = connectSandboxKernel({
+    sessionId: room.sessionId,
     displayName: `${capitalize(language)} (sandbox)`,
-    language
+    language,
+    serverSettings: options.services.serverSettings,
+    token: () => options.auth.accessToken,
+    act: action => act(options.client, room, action),
+    username: options.auth.user?.username
   });
   const session = new SandboxSession({
     kernel,
@@ -133,6 +150,7 @@ function createSessionContext(
   });
   return new SandboxSessionContext({
     session,
+    source: room,
     sessionManager: options.services.sessions,
     specsManager: options.services.kernelspecs,
     kernelManager: options.services.kernels,

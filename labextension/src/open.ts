@@ -1,4 +1,5 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { IDocumentWidget } from '@jupyterlab/docregistry';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
@@ -6,7 +7,8 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import type { SessionDocuments } from './documents';
 import { NOTEBOOK_FACTORY } from './kernel';
 import { OPEN_SESSION_COMMAND } from './panel/actions';
-import { sessionPath } from './paths';
+import { whenSignedIn } from './invite';
+import { sessionIdOf, sessionPath } from './paths';
 import type { ICodeCrafter } from './tokens';
 
 /** Core's file editor factory. */
@@ -79,6 +81,30 @@ export function registerOpenCommand(options: IOpenCommandOptions): void {
       }
     }
   });
+}
+
+/**
+ * A reload of a page that showed a session: JupyterLab put the session's
+ * path in the URL (`/lab/tree/CodeCrafter:<id>/...`) and would hand it to
+ * the file browser, which has no CodeCrafter drive and says "Cannot open".
+ * Take the path from it and open the session once the layout is restored
+ * and someone is signed in (the refresh cookie usually signs them in at once).
+ */
+export function reopenSessionOfUrl(
+  app: Pick<JupyterFrontEnd, 'commands' | 'restored'>,
+  codecrafter: ICodeCrafter
+): void {
+  const id = sessionIdOf(PageConfig.getOption('treePath'));
+  if (id === null) {
+    return;
+  }
+  PageConfig.setOption('treePath', '');
+  // After the layout is restored, which would otherwise replace the tab.
+  void Promise.all([app.restored, whenSignedIn(codecrafter.auth)])
+    .then(() => app.commands.execute(OPEN_SESSION_COMMAND, { id }))
+    .catch((reason: unknown) => {
+      console.warn('CodeCrafter: could not reopen the session', reason);
+    });
 }
 
 function sessionIdArg(args: ReadonlyPartialJSONObject): string {

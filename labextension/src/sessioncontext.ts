@@ -1,6 +1,7 @@
 /**
- * The session context of a session notebook: its one kernel is the session's
- * sandbox kernel (see sandboxkernel.ts). Nothing here starts, changes or
+ * The session context of a session notebook: its one kernel is a connection
+ * to the session's sandbox kernel (kernelchannel.ts), and its status is the
+ * sandbox kernel's as the room tells it. Nothing here starts, changes or
  * shuts down a kernel on the Jupyter host.
  */
 import type { ISessionContext } from '@jupyterlab/apputils';
@@ -14,8 +15,60 @@ import type {
 } from '@jupyterlab/services';
 import { type ISignal, Signal } from '@lumino/signaling';
 
-import type { SandboxKernel } from './sandboxkernel';
+import type { IKernelStatus } from './models';
+import type { RoomConnection } from './room';
 import { NO_KERNEL_CHANGE } from './texts';
+
+/** What the session context needs from the session's room. */
+export interface IKernelSource {
+  readonly sessionId: string;
+  readonly kernel: IKernelStatus;
+  readonly connection: RoomConnection;
+  readonly changed: ISignal<unknown, void>;
+}
+
+/** The Jupyter status a sandbox kernel state shows as. */
+export function kernelStatusOf(state: IKernelStatus['state']): Kernel.Status {
+  // "none": no kernel yet, one starts with the first run.
+  return state === 'none' ? 'unknown' : state;
+}
+
+/**
+ * The sandbox kernel's status: a restart asked here (the connection knows),
+ * else its state as the room tells it (the connection's own status would
+ * say idle before the first run started any kernel).
+ */
+export function sandboxStatus(
+  state: IKernelStatus['state'],
+  connectionStatus: Kernel.Status
+): Kernel.Status {
+  return connectionStatus === 'restarting' ||
+    connectionStatus === 'autorestarting'
+    ? connectionStatus
+    : kernelStatusOf(state);
+}
+
+/**
+ * Whether the room's news means the kernel process was replaced (a restart,
+ * whoever asked for it, or a new kernel after one died): the widgets and
+ * comms of the old one are gone.
+ */
+export function kernelReplaced(
+  before: Pick<IKernelStatus, 'started_at'>,
+  after: Pick<IKernelStatus, 'started_at'>
+): boolean {
+  return before.started_at !== null && after.started_at !== before.started_at;
+}
+
+/** What the toolbar and status bar show: the room's connection while it is away. */
+export function displayStatus(
+  source: Pick<IKernelSource, 'kernel' | 'connection'>,
+  connectionStatus: Kernel.Status
+): ISessionContext.KernelDisplayStatus {
+  return source.connection === 'connected'
+    ? sandboxStatus(source.kernel.state, connectionStatus)
+    : source.connection;
+}
 
 type SessionArgs = IChangedArgs<
   Session.ISessionConnection | null,
@@ -29,7 +82,7 @@ type KernelArgs = IChangedArgs<
 >;
 type Property = 'path' | 'name' | 'type';
 
-/** The notebook's "session", holding the sandbox kernel. */
+/** The notebook's "session", holding the sandbox kernel's connection. */
 export class SandboxSession implements Session.ISessionConnection {
   constructor(options: SandboxSession.IOptions) {
     this.kernel = options.kernel;
@@ -37,16 +90,29 @@ export class SandboxSession implements Session.ISessionConnection {
     this.id = this.kernel.id;
     this.path = options.path;
     this.name = options.name;
-    this.kernel.statusChanged.connect((_, status) => {
+    const kernel = this.kernel;
+    kernel.statusChanged.connect((_, status) => {
       this._statusChanged.emit(status);
     });
-    this.kernel.connectionStatusChanged.connect((_, status) => {
+    kernel.connectionStatusChanged.connect((_, status) => {
       this._connectionStatusChanged.emit(status);
+    });
+    kernel.iopubMessage.connect((_, msg) => {
+      this._iopubMessage.emit(msg);
+    });
+    kernel.unhandledMessage.connect((_, msg) => {
+      this._unhandledMessage.emit(msg);
+    });
+    kernel.anyMessage.connect((_, args) => {
+      this._anyMessage.emit(args);
+    });
+    kernel.pendingInput.connect((_, pending) => {
+      this._pendingInput.emit(pending);
     });
   }
 
   readonly id: string;
-  readonly kernel: SandboxKernel;
+  readonly kernel: Kernel.IKernelConnection;
   readonly serverSettings: ServerConnection.ISettings;
   readonly type = 'notebook';
   path: string;
@@ -127,7 +193,6 @@ export class SandboxSession implements Session.ISessionConnection {
   private _connectionStatusChanged = new Signal<this, Kernel.ConnectionStatus>(
     this
   );
-  // Nothing arrives through these: there is no kernel channel.
   private _pendingInput = new Signal<this, boolean>(this);
   private _iopubMessage = new Signal<this, KernelMessage.IIOPubMessage>(this);
   private _unhandledMessage = new Signal<this, KernelMessage.IMessage>(this);
@@ -139,7 +204,7 @@ export class SandboxSession implements Session.ISessionConnection {
 
 export namespace SandboxSession {
   export interface IOptions {
-    kernel: SandboxKernel;
+    kernel: Kernel.IKernelConnection;
     serverSettings: ServerConnection.ISettings;
     path: string;
     name: string;
@@ -157,13 +222,23 @@ export class SandboxSessionContext implements ISessionContext {
     this.sessionManager = options.sessionManager;
     this.specsManager = options.specsManager;
     this.kernelManager = options.kernelManager;
+    this._source = options.source;
     this._onNoKernelChange = options.onNoKernelChange;
+    this._status = this.kernelDisplayStatus;
+    this._startedAt = this._source.kernel.started_at;
     const kernel = this.session.kernel;
-    kernel.statusChanged.connect((_, status) => {
-      this._statusChanged.emit(status);
-    });
+    // A replaced kernel says "restarting" before the room's new state.
+    this._source.changed.connect(this._onSourceChanged);
+    this._source.changed.connect(this._onStatus);
+    kernel.statusChanged.connect(this._onStatus);
     kernel.connectionStatusChanged.connect((_, status) => {
       this._connectionStatusChanged.emit(status);
+    });
+    kernel.iopubMessage.connect((_, msg) => {
+      this._iopubMessage.emit(msg);
+    });
+    kernel.unhandledMessage.connect((_, msg) => {
+      this._unhandledMessage.emit(msg);
     });
   }
 
@@ -173,7 +248,6 @@ export class SandboxSessionContext implements ISessionContext {
   readonly kernelManager?: Kernel.IManager;
   readonly isReady = true;
   readonly isTerminating = false;
-  readonly pendingInput = false;
   readonly hasNoKernel = false;
   readonly ready = Promise.resolve();
   readonly type = 'notebook';
@@ -194,6 +268,9 @@ export class SandboxSessionContext implements ISessionContext {
   get prevKernelName(): string {
     return this.session.kernel.name;
   }
+  get pendingInput(): boolean {
+    return this.session.kernel.hasPendingInput;
+  }
   get isRestarting(): boolean {
     return this.session.kernel.status === 'restarting';
   }
@@ -202,11 +279,7 @@ export class SandboxSessionContext implements ISessionContext {
   }
 
   get kernelDisplayStatus(): ISessionContext.KernelDisplayStatus {
-    // While the room is away the kernel's state is unknown: say so.
-    const kernel = this.session.kernel;
-    return kernel.connectionStatus === 'connected'
-      ? kernel.status
-      : kernel.connectionStatus;
+    return displayStatus(this._source, this.session.kernel.status);
   }
 
   get sessionChanged(): ISignal<this, SessionArgs> {
@@ -278,11 +351,42 @@ export class SandboxSessionContext implements ISessionContext {
       return;
     }
     this._isDisposed = true;
+    this._source.changed.disconnect(this._onStatus);
+    this._source.changed.disconnect(this._onSourceChanged);
     this.session.dispose();
     this._disposed.emit();
     Signal.clearData(this);
   }
 
+  /** Tell when the displayed status changes, whichever side changed it. */
+  private _onStatus = (): void => {
+    const status = this.kernelDisplayStatus;
+    if (status !== this._status) {
+      this._status = status;
+      this._statusChanged.emit(
+        sandboxStatus(this._source.kernel.state, this.session.kernel.status)
+      );
+    }
+  };
+
+  /**
+   * Someone replaced the kernel: say "restarting" as Jupyter's server does to
+   * every client (ipywidgets' manager forgets the old widgets), then connect
+   * afresh (the manager loads the new kernel's widgets).
+   */
+  private _onSourceChanged = (): void => {
+    const kernel = this._source.kernel;
+    const replaced = kernelReplaced({ started_at: this._startedAt }, kernel);
+    this._startedAt = kernel.started_at;
+    if (replaced && this.session.kernel.status !== 'restarting') {
+      this._statusChanged.emit('restarting');
+      this.session.kernel.reconnect().catch(() => undefined);
+    }
+  };
+
+  private _source: IKernelSource;
+  private _startedAt: string | null;
+  private _status: ISessionContext.KernelDisplayStatus;
   private _onNoKernelChange: () => void;
   private _sessionChanged = new Signal<this, SessionArgs>(this);
   private _kernelChanged = new Signal<this, KernelArgs>(this);
@@ -304,6 +408,8 @@ export class SandboxSessionContext implements ISessionContext {
 export namespace SandboxSessionContext {
   export interface IOptions {
     session: SandboxSession;
+    /** The room, for the sandbox kernel's state. */
+    source: IKernelSource;
     sessionManager: Session.IManager;
     specsManager: KernelSpec.IManager;
     kernelManager?: Kernel.IManager;

@@ -8,3 +8,6 @@ export const NO_KERNEL_YET =
 
 export const NO_KERNEL_CHANGE =
   'A session notebook always runs in its sandbox kernel: there is no other kernel to choose.';
+
+export const WAITING_FOR_INPUT =
+  'Waiting for input from the person who ran this cell…';

@@ -9,6 +9,8 @@ directory; ``CODECRAFTER_SCREENSHOTS=<dir>`` also copies the README's ones there
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -86,10 +88,45 @@ class Screenshots:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{name}.png"
         await page.screenshot(path=str(path))
-        if publish and self.publish_to is not None:
+        if publish:
+            self._publish(path)
+        return path
+
+    async def take_side_by_side(
+        self, pages: dict[str, Page], name: str, *, publish: bool = False
+    ) -> Path:
+        """Several people's pages in one picture, each under its caption (drawn by the
+        browser: a page of the first person's context shows the screenshots)."""
+        images = [
+            (caption, base64.b64encode(await page.screenshot()).decode())
+            for caption, page in pages.items()
+        ]
+        figures = "".join(
+            f"<figure><figcaption>{html.escape(caption)}</figcaption>"
+            f'<img src="data:image/png;base64,{data}"></figure>'
+            for caption, data in images
+        )
+        style = (
+            "body{margin:0;display:flex;gap:12px;padding:12px;background:#ddd;"
+            "font:600 20px sans-serif}figure{margin:0;width:1000px}img{width:100%;"
+            "border:1px solid #999}figcaption{padding:4px 0 8px}"
+        )
+        first = next(iter(pages.values()))
+        board = await first.context.new_page()
+        await board.set_viewport_size({"width": 1000 * len(images) + 36, "height": 700})
+        await board.set_content(f"<style>{style}</style>{figures}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.png"
+        await board.screenshot(path=str(path), full_page=True)
+        await board.close()
+        if publish:
+            self._publish(path)
+        return path
+
+    def _publish(self, path: Path) -> None:
+        if self.publish_to is not None:
             self.publish_to.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, self.publish_to / path.name)
-        return path
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -97,26 +134,37 @@ async def people(
     browser: Browser, lab: JupyterServer, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Callable[[], Awaitable[LabUser]]]:
     """Makes people, each with a browser context of their own (their own cookies) and
-    JupyterLab open; a failing test leaves a screenshot of each one's page."""
-    made: list[tuple[BrowserContext, LabUser]] = []
+    JupyterLab open; a failing test leaves a screenshot of each one's page and prints the
+    warnings and errors its console showed."""
+    made: list[tuple[BrowserContext, LabUser, list[str]]] = []
 
     async def make() -> LabUser:
         context = await browser.new_context(
             viewport={"width": 1400, "height": 900},
             permissions=["clipboard-read", "clipboard-write"],
         )
-        user = LabUser(await context.new_page(), lab)
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: _keep_trouble(console, m.type, m.text))
+        page.on("pageerror", lambda e: _keep_trouble(console, "pageerror", str(e)))
+        user = LabUser(page, lab)
         await user.open_lab()
-        made.append((context, user))
+        made.append((context, user, console))
         return user
 
     yield make
-    for index, (context, user) in enumerate(made):
+    for index, (context, user, console) in enumerate(made):
         if request.node.stash.get(FAILED_KEY, False):
             path = tmp_path / f"failure-{index}.png"
             await user.page.screenshot(path=str(path))
             print(f"screenshot of the failure: {path}")
+            print(f"console of person {index} ({user.page.url}):", *console, sep="\n  ")
         await context.close()
+
+
+def _keep_trouble(console: list[str], kind: str, text: str) -> None:
+    if kind in ("warning", "error", "pageerror"):
+        console.append(f"{kind}: {text[:500]}")
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -4,6 +4,7 @@ panel, work in notebooks. Locators use the roles and labels a screen reader sees
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from playwright.async_api import Locator, Page, expect
@@ -117,3 +118,14 @@ class LabUser:
         )
         kernels: list[object] = await response.json()
         return kernels
+
+
+People = Callable[[], Awaitable[LabUser]]
+
+
+async def join(people: People, invite_url: str) -> LabUser:
+    """Someone new opens the invite link, registers in the panel, and the session opens."""
+    guest = await people()
+    await guest.open_lab("/lab" + invite_url.split("/lab", 1)[1])
+    await guest.register()
+    return guest

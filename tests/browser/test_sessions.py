@@ -7,29 +7,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Screenshots
-from tests.browser.lab import TIMEOUT_MS, LabUser
+from tests.browser.lab import TIMEOUT_MS, People, join
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-People = Callable[[], Awaitable[LabUser]]
 
 
 def title() -> str:
     return f"Lesson {uuid.uuid4().hex[:6]}"
-
-
-async def join(people: People, invite_url: str) -> LabUser:
-    """Someone new opens the invite link, registers in the panel, and the session opens."""
-    guest = await people()
-    await guest.open_lab("/lab" + invite_url.split("/lab", 1)[1])
-    await guest.register()
-    return guest
 
 
 async def test_a_shared_notebook_runs_in_the_sandbox_for_everyone(
