@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from queue import Empty
 from typing import Any
@@ -87,20 +86,20 @@ class KernelWs:
 
     async def wait_for(self, channel: str, match: Callable[[Message], bool]) -> Message:
         """The first message on ``channel`` that ``match`` accepts (received before too)."""
-        deadline = time.monotonic() + WAIT_S
-        async with self._arrived:
-            while True:
-                for msg in self.received[channel]:
-                    if match(msg):
-                        return msg
-                assert self.close_code is None, f"closed ({self.close_code})"
-                assert time.monotonic() < deadline, f"no such message on {channel}"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())
+        try:
+            async with asyncio.timeout(WAIT_S), self._arrived:
+                while (found := self._first(channel, match)) is None:
+                    assert self.close_code is None, f"closed ({self.close_code})"
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise AssertionError(f"no such message on {channel}") from None
+        return found
+
+    def _first(self, channel: str, match: Callable[[Message], bool]) -> Message | None:
+        return next((msg for msg in self.received[channel] if match(msg)), None)
 
     async def closed(self) -> int | None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._reader, WAIT_S)
+        await asyncio.wait([self._reader], timeout=WAIT_S)  # not cancelled when it times out
         return self.close_code
 
     async def _read(self) -> None:
@@ -140,7 +139,8 @@ class _Channel:
 
     async def get_msg(self, timeout: float | None = None) -> Message:  # noqa: ASYNC109 - as jupyter_client's
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             raise Empty from None
 
@@ -154,7 +154,6 @@ class WsKernelClient:
         self._url = url
         self.shell_channel = _Channel()
         self.iopub_channel = _Channel()
-        self._session = Session(key=b"", username="nbclient")
         self._stack = contextlib.AsyncExitStack()
         self._ws: KernelWs | None = None
 
@@ -183,7 +182,7 @@ class WsKernelClient:
 
     async def _send(self, msg_type: str, content: dict[str, Any]) -> str:
         assert self._ws is not None
-        return await self._ws.send("shell", self._session.msg(msg_type, content))
+        return await self._ws.send("shell", self._ws.message(msg_type, content))
 
     async def is_alive(self) -> bool:
         return self._ws is not None and self._ws.close_code is None
