@@ -13,26 +13,19 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.services.kernels.connection import base as codec
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import WebSocketClosedError
 
-from ..errors import AuthenticationFailed, CodeCrafterError, MalformedMessage, NotFound
+from ..errors import CodeCrafterError, MalformedMessage, NotFound
 from ..execution.kernelchannel import ChannelClient
 from ..execution.kernelwire import KernelMessage
 from ..rooms.protocol import CLOSE_REMOVED, CLOSE_TRY_AGAIN_LATER
-from ..sessions.permissions import Action
 from ..store.records import User
-from .base import bearer_token
 from .sessions import SESSION_ID
-
-if TYPE_CHECKING:
-    from ..services import Services
+from .sockets import SessionSocketHandler
 
 log = logging.getLogger("jupyter_codecrafter.api")
 
@@ -70,15 +63,11 @@ def encode_frame(message: KernelMessage, v1: bool) -> str | bytes:
     return _to_binary(msg)
 
 
-class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
+class KernelChannelHandler(SessionSocketHandler):
     _client: ChannelClient | None = None
     _user: User
     _session_id: str
     _sender: asyncio.Task[None] | None = None
-
-    @property
-    def services(self) -> Services:
-        return self.settings["codecrafter"]  # type: ignore[no-any-return]
 
     @allow_unauthenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -94,13 +83,7 @@ class KernelChannelHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
         await super().get(*args, **kwargs)
 
     async def _authorize(self, session_id: str) -> None:
-        token = self.get_query_argument("token", None) or bearer_token(
-            self.request.headers.get("Authorization")
-        )
-        if not token:
-            raise AuthenticationFailed("Pass the access token as ?token=.")
-        self._user = await self.services.accounts.authenticate(token)
-        session, _ = await self.services.sessions.authorize(self._user, session_id, Action.VIEW)
+        self._user, session, _ = await self._viewer(session_id)
         self._session_id = session.id
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:

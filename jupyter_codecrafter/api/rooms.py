@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
-from ..errors import AuthenticationFailed, CodeCrafterError
+from ..errors import CodeCrafterError
 from ..rooms.manager import Identity, RoomClient
-from ..sessions.permissions import Action
 from ..store.records import Session, SessionRole
-from .base import bearer_token
-
-if TYPE_CHECKING:
-    from ..services import Services
+from .sockets import SessionSocketHandler
 
 
 class _Frames:
@@ -82,15 +75,11 @@ class TornadoConnection:
         self._handler.close(code, reason)
 
 
-class RoomHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
+class RoomHandler(SessionSocketHandler):
     _client: RoomClient | None = None
     _session: Session
     _role: SessionRole
     _identity: Identity
-
-    @property
-    def services(self) -> Services:
-        return self.settings["codecrafter"]  # type: ignore[no-any-return]
 
     @allow_unauthenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -103,15 +92,7 @@ class RoomHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jupyt
         await super().get(*args, **kwargs)
 
     async def _authorize(self, session_id: str) -> None:
-        token = self.get_query_argument("token", None) or bearer_token(
-            self.request.headers.get("Authorization")
-        )
-        if not token:
-            raise AuthenticationFailed("Pass the access token as ?token=.")
-        user = await self.services.accounts.authenticate(token)
-        self._session, self._role = await self.services.sessions.authorize(
-            user, session_id, Action.VIEW
-        )
+        user, self._session, self._role = await self._viewer(session_id)
         self._identity = Identity(
             user_id=user.id, username=user.username, display_name=user.display_name
         )
