@@ -4,6 +4,7 @@ sandbox kernel, two clients at once, filtered by role (issue 12)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -61,16 +62,23 @@ class Pair:
         return await self.api.wait_job(self.owner, job["id"])
 
 
-@pytest.fixture
-async def pair(server: JupyterServer) -> AsyncIterator[Pair]:
-    async with Api(server.api) as api:
+@contextlib.asynccontextmanager
+async def paired(writer_at: JupyterServer, reader_at: JupyterServer) -> AsyncIterator[Pair]:
+    """An owner's session with a reader, each on the kernel channel of their instance."""
+    async with Api(reader_at.api) as api:
         owner, reader = await api.register(), await api.register()
         session = await api.create_session(owner)
         await grant(api, owner, session["id"], reader, "read")
-        url = kernel_channel_url(server.url, session["id"], owner.access_token)
-        reader_url = kernel_channel_url(server.url, session["id"], reader.access_token)
+        url = kernel_channel_url(writer_at.url, session["id"], owner.access_token)
+        reader_url = kernel_channel_url(reader_at.url, session["id"], reader.access_token)
         async with KernelWs.connect(url) as one, KernelWs.connect(reader_url) as two:
             yield Pair(api, session["id"], owner, reader, one, two)
+
+
+@pytest.fixture
+async def pair(server: JupyterServer) -> AsyncIterator[Pair]:
+    async with paired(server, server) as made:
+        yield made
 
 
 def text(job: dict[str, Any]) -> str:

@@ -10,12 +10,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.api.test_kernel_channel import OPEN_COMM, Pair, text
-from tests.client import Api
+from tests.api.test_kernel_channel import OPEN_COMM, Pair, paired, text
 from tests.e2e.conftest import backends_env
-from tests.kernelws import KernelWs, WsKernelManager, kernel_channel_url
+from tests.kernelws import WsKernelManager, kernel_channel_url
 from tests.server import JupyterServer, running, start_server, start_worker
-from tests.sessions.api_helpers import grant
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +37,8 @@ def servers(
 async def pair(servers: tuple[JupyterServer, JupyterServer]) -> AsyncIterator[Pair]:
     """The writer (owner) on the second instance, the reader on the first."""
     first, second = servers
-    async with Api(first.api) as api:
-        owner, reader = await api.register(), await api.register()
-        session = await api.create_session(owner)
-        await grant(api, owner, session["id"], reader, "read")
-        url = kernel_channel_url(second.url, session["id"], owner.access_token)
-        reader_url = kernel_channel_url(first.url, session["id"], reader.access_token)
-        async with KernelWs.connect(url) as one, KernelWs.connect(reader_url) as two:
-            yield Pair(api, session["id"], owner, reader, one, two)
+    async with paired(second, first) as made:
+        yield made
 
 
 async def test_clients_on_two_instances_complete_and_see_comms(pair: Pair) -> None:
