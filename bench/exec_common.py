@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rooms_latency import HELLO  # what a fresh y-websocket client sends
 from websockets.asyncio.client import connect
 
 from tests.client import Account, Api
@@ -70,8 +71,6 @@ async def warm_session(api: Api, account: Account) -> str:
     return str(session["id"])
 
 
-# What a new y-websocket client sends: sync step 1 (empty state), step 2 (nothing new).
-HELLO = (b"\x00\x00\x01\x00", b"\x00\x01\x02\x00\x00")
 MARK = re.compile(rb"@(\d+-\d+)@")
 
 
