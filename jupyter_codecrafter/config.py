@@ -130,7 +130,7 @@ class CodeCrafterSettings(Configurable):
     warm_snippets = Int(
         2,
         help="Docker only: containers each worker keeps started for snippet runs with the "
-        "default limits (each serves one run through docker exec, then is removed). 0: none.",
+        "default limits (each serves one run, then is removed). 0: none.",
     ).tag(config=True)
 
     runs_per_user = Int(

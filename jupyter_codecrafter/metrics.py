@@ -81,6 +81,9 @@ RUN_TIME = Histogram(
 )
 QUEUE_DEPTH = Gauge(f"{NAMESPACE}_queue_depth", "Runs waiting in the shared queue.")
 WARM_POOL = Gauge(f"{NAMESPACE}_warm_pool_size", "Started sandboxes waiting for a kernel.")
+SPARES = Gauge(
+    f"{NAMESPACE}_spare_containers", "Started containers waiting for a snippet run (Docker)."
+)
 KERNELS = Gauge(f"{NAMESPACE}_kernels_running", "Session kernels running on this worker.")
 WORKERS_LIVE = Gauge(
     f"{NAMESPACE}_workers_live", "Workers with a fresh heartbeat, as this process sees them."
@@ -190,6 +193,10 @@ def sandbox_start_failed(kind: str) -> None:
 
 def warm_pool_size(n: int) -> None:
     WARM_POOL.set(n)
+
+
+def spare_containers(n: int) -> None:
+    SPARES.set(n)
 
 
 def kernels_running(n: int) -> None:

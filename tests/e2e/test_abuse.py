@@ -56,6 +56,7 @@ CANARY = f"canary-{secrets.token_hex(8)}"  # in the server's environment, never 
 LABEL_WORKER = "codecrafter.worker"
 LABEL_RUN = "codecrafter.run"
 LABEL_SPARE = "codecrafter.spare"
+LABEL_DIR = "codecrafter.dir"
 
 
 @dataclass
@@ -161,7 +162,7 @@ def containers_of(worker_id: str) -> list[Any]:
 
 def containers_left(worker_id: str) -> list[str]:
     """The worker's containers that should be gone: one-shot runs (but spares no run has
-    used yet: running, and never given an exec), and dead kernels."""
+    used yet), and dead kernels."""
     mine = containers_of(worker_id)
     return [
         c.name for c in mine if (LABEL_RUN in c.labels and not waiting(c)) or c.status != "running"
@@ -179,7 +180,9 @@ async def containers_left_after_cleanup(worker_id: str, timeout_s: float = 10.0)
 
 
 def waiting(container: Any) -> bool:
-    return LABEL_SPARE in container.labels and not container.attrs.get("ExecIDs")
+    """A spare no run has used: the worker writes a run's command into its directory."""
+    labels = container.labels
+    return LABEL_SPARE in labels and not (Path(labels[LABEL_DIR]) / "run").exists()
 
 
 async def assert_clean(student: Student, mark: str | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from jupyter_codecrafter.store.records import JobStatus, Limits
 from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
@@ -67,6 +68,16 @@ async def run_in_spare(box: DockerSandbox, code: str, stdin: str = "") -> Any:
     return result
 
 
+async def test_metrics_count_the_spares_ready(spares_sandbox: DockerSandbox) -> None:
+    """The spare_containers gauge says how many spares wait, as a run takes one."""
+    await ready(spares_sandbox)
+    assert REGISTRY.get_sample_value("codecrafter_spare_containers") == 2
+    taken = spares_sandbox.spares.take(SPARE_LIMITS)  # as a run does
+    assert REGISTRY.get_sample_value("codecrafter_spare_containers") == 1
+    assert taken is not None
+    spares_sandbox.spares.retire(taken)
+
+
 async def test_spare_runs_the_program_with_its_stdin(spares_sandbox: DockerSandbox) -> None:
     """A run in a spare reads its stdin and returns its stdout and exit code."""
     result = await run_in_spare(spares_sandbox, "print(input()[::-1])", "olleh\n")
@@ -93,6 +104,31 @@ async def test_a_run_leaves_nothing_for_the_next(spares_sandbox: DockerSandbox) 
     assert first.stdout == "ok\n"
     second = await run_in_spare(spares_sandbox, "import os; print(os.path.exists('/tmp/left'))")
     assert second.stdout == "False\n"
+
+
+async def test_a_spare_that_ended_while_waiting_is_not_used(
+    spares_sandbox: DockerSandbox, docker_client: Any
+) -> None:
+    """A spare stopped before its run is skipped: the run gets a new container and succeeds."""
+    await ready(spares_sandbox)
+    dead = spares_sandbox.spares._pool._ready[0].container
+    dead.kill()
+    docker_client.api.wait(dead.id, timeout=10)
+    result = await run_in_spare(spares_sandbox, "print('fresh')")
+    assert (result.status, result.stdout) == (JobStatus.SUCCEEDED, "fresh\n")
+    await removed(docker_client, dead.id)
+
+
+async def test_background_processes_end_with_the_run(
+    spares_sandbox: DockerSandbox, docker_client: Any
+) -> None:
+    """A process the program leaves behind ends with it: the spare's container ends too."""
+    code = "import subprocess; subprocess.Popen(['sleep', '600'], start_new_session=True)"
+    await ready(spares_sandbox)
+    spare = spares_sandbox.spares._pool._ready[0].container.id
+    result = await run_in_spare(spares_sandbox, code + "; print('left')")
+    assert (result.status, result.stdout) == (JobStatus.SUCCEEDED, "left\n")
+    assert docker_client.containers.list(filters={"id": spare}) == []  # running ones only
 
 
 async def test_spare_run_times_out(spares_sandbox: DockerSandbox) -> None:

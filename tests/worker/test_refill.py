@@ -75,6 +75,21 @@ async def test_parallel_bounds_the_makes_in_flight() -> None:
     await pool.close()
 
 
+async def test_nothing_is_made_while_the_pool_is_held() -> None:
+    """Items taken while the pool is held are remade only once the last hold ends."""
+    maker = Maker()
+    pool = Refill(maker.make, maker.discard, size=2)
+    pool.start()
+    await until(lambda: pool.ready == 2)
+    with pool.held():
+        with pool.held():
+            assert [pool.take(), pool.take()] == [0, 1]
+        await asyncio.sleep(0.01)
+        assert (pool.ready, maker.made) == (0, [0, 1])
+    await until(lambda: pool.ready == 2)
+    await pool.close()
+
+
 async def test_closing_waits_for_an_item_being_made_and_discards_it() -> None:
     """Close never cancels a make: it waits for it and discards what it made."""
     maker = Maker()

@@ -19,6 +19,7 @@ The docker SDK is synchronous; its calls run in threads and its errors become
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -69,8 +70,10 @@ from .docker_common import (
     signalled,
     write_program,
 )
-from .docker_spares import DockerSpares, run_in_spare
+from .docker_spares import DockerSpares, SpareGone, run_in_spare, write_run
 from .languages import LANGUAGES, Language, first_line, pick_language
+
+log = logging.getLogger("jupyter_codecrafter.worker")
 
 
 class DockerKernel(KernelSandbox):
@@ -227,13 +230,10 @@ class DockerSandbox(Sandbox):
 
     async def run(self, language: str, code: str, stdin: str, limits: Limits) -> RunResult:
         lang = pick_language(LANGUAGES, language)
-        spare = self.spares.take(limits) if lang.compile is None else None
-        if spare is not None:
-            try:
-                write_program(spare.run_dir, lang, code, stdin)
-                return await run_in_spare(self._client.api, spare, run_command(lang), limits)
-            finally:
-                self.spares.retire(spare)
+        if lang.compile is None:
+            done = await self._run_in_spare(lang, code, stdin, limits)
+            if done is not None:
+                return done
         run_dir = make_kernel_dir(self._runtime_dir)
         try:
             write_program(run_dir, lang, code, stdin)
@@ -244,6 +244,23 @@ class DockerSandbox(Sandbox):
             return await self._run_in(run_dir, run_command(lang), limits)
         finally:
             await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+
+    async def _run_in_spare(
+        self, lang: Language, code: str, stdin: str, limits: Limits
+    ) -> RunResult | None:
+        """The run's result in a spare, or None when no spare can take it."""
+        with self.spares.held():  # the burst first, the refill after
+            spare = self.spares.take(limits)
+            if spare is None:
+                return None
+            try:
+                write_run(spare, lang, code, stdin)
+                return await run_in_spare(spare, limits)
+            except SpareGone:
+                log.warning("a spare container ended before its run; running in a new one")
+                return None
+            finally:
+                self.spares.retire(spare)
 
     async def _compile(self, run_dir: Path, command: tuple[str, ...], limits: Limits) -> RunResult:
         """Compile in a container of its own that may write the binary to the mount."""

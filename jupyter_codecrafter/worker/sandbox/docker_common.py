@@ -31,7 +31,7 @@ LABEL_KERNEL = "codecrafter.kernel"
 LABEL_RUN = "codecrafter.run"
 LABEL_WORKER = "codecrafter.worker"
 LABEL_DIR = "codecrafter.dir"
-LABEL_SPARE = "codecrafter.spare"  # started ahead; no run has used it while it has no exec
+LABEL_SPARE = "codecrafter.spare"  # started ahead; used once its directory holds a "run"
 CONNECTION_MOUNT = "/c.json"
 # ipykernel rewrites its connection file once its sockets are bound; a copy in the tmpfs keeps
 # that write out of the socket directory, which is sealed as soon as the sockets exist.

@@ -4,6 +4,10 @@
 several replacements are made side by side (up to ``parallel``), so a burst that empties
 the pool is refilled in about the time one item takes, not ``size`` times that.
 
+While the pool is held (:meth:`Refill.held`, by runs in flight), no new make starts: making
+competes with those runs for the same cores and daemon, so a burst runs first and the pool
+refills after it.
+
 A make is never cancelled: a Docker call or a kernel start cut off half way can leave a
 container or a process that nobody knows of. ``close()`` instead lets the makes in flight
 finish and discards what they made, with everything still ready.
@@ -14,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 log = logging.getLogger("jupyter_codecrafter.worker")
@@ -41,6 +46,7 @@ class Refill(Generic[T]):
         self._ready: list[T] = []
         self._making: set[asyncio.Task[None]] = set()
         self._retry_at = 0.0
+        self._holds = 0
         self._started = self._closed = False
 
     @property
@@ -58,6 +64,16 @@ class Refill(Generic[T]):
         self._top_up()
         return item
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No new make starts inside: the pool refills once nothing holds it."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            self._top_up()
+
     async def close(self) -> None:
         self._closed = True
         while self._making:  # they discard what they make, now that the pool is closed
@@ -66,7 +82,9 @@ class Refill(Generic[T]):
         await asyncio.gather(*(self._discard_quietly(item) for item in ready))
 
     def _top_up(self) -> None:
-        if not self._started or self._closed or time.monotonic() < self._retry_at:
+        if not self._started or self._closed or self._holds:
+            return
+        if time.monotonic() < self._retry_at:
             return
         wanted = self.size - len(self._ready) - len(self._making)
         for _ in range(min(wanted, self._parallel - len(self._making))):
