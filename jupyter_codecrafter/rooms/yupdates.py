@@ -112,5 +112,7 @@ def unintegrated(update: bytes, doc: Doc[Any]) -> bool:
     ranges = decode_delete_set(get_update(update, state))
     if ranges is None:
         return True  # structs the document could not integrate
+    if not ranges:
+        return False  # most updates delete nothing: no need to decode the state vector
     clocks = decode_state_vector(state)
     return any(end > clocks.get(client, 0) for client, spans in ranges.items() for _, end in spans)
