@@ -3,6 +3,11 @@
 Each rule is a ``limits`` item ("10/minute") counted with a moving window, so a client
 that waits ``retry_after_s`` is sure to get through. With ``redis_url`` set the counters
 live in Redis and hold across every server instance; otherwise they live in this process.
+
+In process, the counters are ``limits``' synchronous memory storage, awaited through
+:class:`_InProcess`. Its asyncio storage sweeps every key for expired entries after each
+request, one thread hop per key: in the classroom benchmark (30 students, 300 clients)
+that sweep was 7 % of the server's busy time.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import limits
+from limits import strategies
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+from limits.util import WindowStats
 
 from . import metrics
 from .constants import RATE_LIMIT_KEY_PREFIX
@@ -75,11 +82,11 @@ class RateLimiter:
     ) -> None:
         self.rules = dict(rules)
         self._pool: Any = None
-        if redis_url:
-            storage = self._redis_storage(redis_url, namespace)
-        else:
-            storage = storage_from_string("async+memory://")
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter: MovingWindowRateLimiter | _InProcess = (
+            MovingWindowRateLimiter(self._redis_storage(redis_url, namespace))
+            if redis_url
+            else _InProcess()
+        )
 
     def _redis_storage(self, redis_url: str, namespace: str) -> Any:
         from redis.asyncio import ConnectionPool
@@ -143,6 +150,28 @@ class RateLimiter:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
+
+
+class _InProcess:
+    """The synchronous moving window in memory, with the asynchronous limiter's methods
+    (it does no I/O, so it never blocks the loop)."""
+
+    def __init__(self) -> None:
+        self._sync = strategies.MovingWindowRateLimiter(storage_from_string("memory://"))
+
+    async def hit(self, item: limits.RateLimitItem, *identifiers: str) -> bool:
+        return self._sync.hit(item, *identifiers)
+
+    async def test(self, item: limits.RateLimitItem, *identifiers: str) -> bool:
+        return self._sync.test(item, *identifiers)
+
+    async def clear(self, item: limits.RateLimitItem, *identifiers: str) -> None:
+        self._sync.clear(item, *identifiers)
+
+    async def get_window_stats(
+        self, item: limits.RateLimitItem, *identifiers: str
+    ) -> WindowStats:
+        return self._sync.get_window_stats(item, *identifiers)
 
 
 @contextmanager
