@@ -15,11 +15,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.services.kernels.connection import base as codec
 from tornado.websocket import WebSocketClosedError
 
-from ..errors import CodeCrafterError, MalformedMessage, NotFound
+from ..errors import MalformedMessage, NotFound
 from ..execution.kernelchannel import ChannelClient
 from ..execution.kernelwire import KernelMessage
 from ..rooms.protocol import CLOSE_REMOVED, CLOSE_TRY_AGAIN_LATER
@@ -68,19 +67,6 @@ class KernelChannelHandler(SessionSocketHandler):
     _user: User
     _session_id: str
     _sender: asyncio.Task[None] | None = None
-
-    @allow_unauthenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authenticate and authorize before the upgrade: a refused socket never opens."""
-        await self.services.ready()
-        try:
-            await self._authorize(kwargs["session_id"])
-        except CodeCrafterError as exc:
-            self.set_status(exc.status)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(exc.to_dict(), default=str))
-            return
-        await super().get(*args, **kwargs)
 
     async def _authorize(self, session_id: str) -> None:
         self._user, session, _ = await self._viewer(session_id)

@@ -10,12 +10,9 @@ import asyncio
 import struct
 from typing import Any
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
-from ..errors import CodeCrafterError
 from ..rooms.manager import Identity, RoomClient
 from ..store.records import Session, SessionRole
 from .sockets import SessionSocketHandler
@@ -80,16 +77,6 @@ class RoomHandler(SessionSocketHandler):
     _session: Session
     _role: SessionRole
     _identity: Identity
-
-    @allow_unauthenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authenticate and authorize before the upgrade: a refused socket never opens."""
-        await self.services.ready()
-        try:
-            await self._authorize(kwargs["session_id"])
-        except CodeCrafterError as exc:
-            raise web.HTTPError(exc.status, exc.message) from exc
-        await super().get(*args, **kwargs)
 
     async def _authorize(self, session_id: str) -> None:
         user, self._session, self._role = await self._viewer(session_id)

@@ -1,16 +1,19 @@
 """What the session's two WebSockets (its room, its kernel channel) share: the services, and
-who is asking, checked before the upgrade (a refused socket never opens)."""
+who is asking, checked before the upgrade. A refused socket never opens: the upgrade request
+gets the API's JSON error with its status, as any other request does."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.websocket import WebSocketHandler
 
-from ..errors import AuthenticationFailed
+from ..errors import AuthenticationFailed, CodeCrafterError
 from ..sessions.permissions import Action
 from ..store.records import Session, SessionRole, User
 from .base import bearer_token
@@ -23,6 +26,23 @@ class SessionSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
     @property
     def services(self) -> Services:
         return self.settings["codecrafter"]  # type: ignore[no-any-return]
+
+    @allow_unauthenticated  # the token is checked here, by the API's own rules
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authenticate and authorize before the upgrade: a refused socket never opens."""
+        await self.services.ready()
+        try:
+            await self._authorize(kwargs["session_id"])
+        except CodeCrafterError as exc:
+            self.set_status(exc.status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(exc.to_dict(), default=str))
+            return
+        await super().get(*args, **kwargs)
+
+    async def _authorize(self, session_id: str) -> None:
+        """Raise the API's error when the caller may not open this session's socket."""
+        raise NotImplementedError
 
     async def _viewer(self, session_id: str) -> tuple[User, Session, SessionRole]:
         """The user of the access token (``?token=`` or Bearer), who may view the session."""

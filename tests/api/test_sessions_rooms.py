@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY, CLOSE_REMOVED
-from tests.client import Api
+from tests.client import Api, assert_error
 from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer
 from tests.sessions.api_helpers import classroom, grant
@@ -115,3 +115,13 @@ async def test_export_round_trip(api: Api, embedded_server: JupyterServer) -> No
     nbformat.validate(exported)
     assert [cell.source for cell in exported.cells] == ["x = 1\nprint(x)", "# Hi", "Added live"]
     assert [cell.id for cell in exported.cells][:2] == [cell.id for cell in uploaded.cells]
+
+
+async def test_a_refused_room_socket_gets_the_json_error(api: Api) -> None:
+    """The room's upgrade is refused as the kernel channel's is: the API's JSON error."""
+    owner, stranger = await api.register(), await api.register()
+    session = await api.create_session(owner)
+    path = f"/rooms/{session['id']}"
+    assert_error(await api.http.get(path), 401, "unauthenticated")
+    hidden = await api.http.get(path, params={"token": stranger.access_token})
+    assert_error(hidden, 404)
