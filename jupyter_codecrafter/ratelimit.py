@@ -168,9 +168,7 @@ class _InProcess:
     async def clear(self, item: limits.RateLimitItem, *identifiers: str) -> None:
         self._sync.clear(item, *identifiers)
 
-    async def get_window_stats(
-        self, item: limits.RateLimitItem, *identifiers: str
-    ) -> WindowStats:
+    async def get_window_stats(self, item: limits.RateLimitItem, *identifiers: str) -> WindowStats:
         return self._sync.get_window_stats(item, *identifiers)
 
 
