@@ -64,6 +64,7 @@ from .docker_common import (
     client_from_env,
     hardening,
     in_mount,
+    in_thread,
     kill,
     read_stream,
     remove,
@@ -132,7 +133,7 @@ class DockerKernel(KernelSandbox):
         try:
             await call(remove, self._container)
         finally:
-            await asyncio.to_thread(shutil.rmtree, self._dir, ignore_errors=True)
+            await in_thread(shutil.rmtree, self._dir, ignore_errors=True)
 
 
 class DockerSandbox(Sandbox):
@@ -192,7 +193,7 @@ class DockerSandbox(Sandbox):
             write_program(run_dir, LANGUAGES["bash"], script, "")
             result = await self._run_in(run_dir, ["sh", f"{MOUNT}/main.sh"], Limits(timeout_s=30))
         finally:
-            await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+            await in_thread(shutil.rmtree, run_dir, ignore_errors=True)
         answers = result.stdout.split(separator)
         return {lang: first_line(text) for lang, text in zip(LANGUAGES, answers, strict=False)}
 
@@ -243,7 +244,7 @@ class DockerSandbox(Sandbox):
                     return compile_failure(compiled, limits)
             return await self._run_in(run_dir, run_command(lang), limits)
         finally:
-            await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+            await in_thread(shutil.rmtree, run_dir, ignore_errors=True)
 
     async def _run_in_spare(
         self, lang: Language, code: str, stdin: str, limits: Limits
@@ -295,7 +296,7 @@ class DockerSandbox(Sandbox):
         started = time.monotonic()
         try:
             await call(container.start)
-            reader = asyncio.ensure_future(asyncio.to_thread(read_stream, stream, output))
+            reader = asyncio.ensure_future(in_thread(read_stream, stream, output))
             done, _ = await asyncio.wait({reader}, timeout=limits.timeout_s)
         finally:
             # First: while output waits unread, the daemon can neither kill nor finish it.
@@ -344,7 +345,7 @@ class DockerSandbox(Sandbox):
             await call(remove, container)
             host_dir = container.labels.get(LABEL_DIR)
             if host_dir:
-                await asyncio.to_thread(shutil.rmtree, host_dir, ignore_errors=True)
+                await in_thread(shutil.rmtree, host_dir, ignore_errors=True)
         return len(containers)
 
 

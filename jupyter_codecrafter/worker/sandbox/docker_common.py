@@ -1,13 +1,23 @@
 """What the Docker sandboxes (kernels, one-shot runs, spare containers) share: the
 hardening every container gets, names and labels, and the SDK calls made safe for asyncio
-(in threads, their errors as SandboxError)."""
+(in threads, their errors as SandboxError).
+
+The SDK blocks, and a run's output is read by a thread for as long as the run lasts, so the
+Docker sandboxes have a thread pool of their own. On asyncio's default one (cores + 4
+threads, 6 on 2 cores, shared with the rest of the server) eight runs at once queued
+behind each other's output readers: 40 snippets on 40 spare containers went 6.6 runs/s,
+and 24.5 runs/s with this pool.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +57,21 @@ ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
 _DOCKER_ERRORS = (docker.errors.DockerException, requests.RequestException)
+# Threads are made as needed; most wait on the daemon or on a run's output, not the CPU.
+THREADS = 64
+_THREADS = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="codecrafter-docker")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``asyncio.to_thread`` on the Docker sandboxes' own pool."""
+    run = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, run)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a docker SDK call in a thread; its errors become SandboxError."""
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await in_thread(fn, *args, **kwargs)
     except docker.errors.ImageNotFound as exc:
         raise SandboxError(
             f"Sandbox image not found ({exc.explanation}); build it with "
@@ -119,7 +138,9 @@ def remove(container: Any) -> None:
 
 def client_from_env() -> Any:
     try:
-        return docker.from_env()
+        # A connection per thread, kept: the SDK's default of 10 would open and close one for
+        # most calls once more than ten are in flight.
+        return docker.from_env(max_pool_size=THREADS)
     except _DOCKER_ERRORS as exc:
         raise SandboxError(f"Docker is not reachable: {exc}") from exc
 

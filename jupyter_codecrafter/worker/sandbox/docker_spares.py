@@ -48,6 +48,7 @@ from .docker_common import (
     call,
     hardening,
     in_mount,
+    in_thread,
     kill,
     read_stream,
     remove,
@@ -147,7 +148,7 @@ class DockerSpares:
                 **hardening(self.limits, labels, one_shot=True),
             )
         except BaseException:
-            await asyncio.to_thread(shutil.rmtree, run_dir, ignore_errors=True)
+            await in_thread(shutil.rmtree, run_dir, ignore_errors=True)
             raise
         spare = Spare(container, run_dir, None)
         try:
@@ -201,7 +202,7 @@ async def _stream(spare: Spare, limits: Limits) -> tuple[CappedOutput, bool]:
     """The run's output under the cap; True when its time ran out (the container is killed
     then, and when the output overflows)."""
     output = CappedOutput(limits.output_bytes)
-    reader = asyncio.ensure_future(asyncio.to_thread(read_stream, spare.stream, output))
+    reader = asyncio.ensure_future(in_thread(read_stream, spare.stream, output))
     done, _ = await asyncio.wait({reader}, timeout=limits.timeout_s)
     # First: while output waits unread, the daemon can neither kill nor finish the container.
     _close(spare)
@@ -228,7 +229,7 @@ async def discard(spare: Spare) -> None:
     """Remove a spare and its directory (it never serves a second run)."""
     _close(spare)
     await call(remove, spare.container)
-    await asyncio.to_thread(shutil.rmtree, spare.run_dir, ignore_errors=True)
+    await in_thread(shutil.rmtree, spare.run_dir, ignore_errors=True)
 
 
 __all__ = ["DockerSpares", "Spare", "SpareGone", "discard", "run_in_spare", "write_run"]
