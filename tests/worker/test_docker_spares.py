@@ -140,6 +140,16 @@ async def test_spare_run_times_out(spares_sandbox: DockerSandbox) -> None:
     assert result.duration_s < SPARE_LIMITS.timeout_s + 5
 
 
+async def test_closing_its_output_does_not_escape_the_time_limit(
+    spares_sandbox: DockerSandbox,
+) -> None:
+    """A program that closes stdout and stderr, then sleeps, is still stopped at its limit."""
+    code = "import os, time; print('bye', flush=True); os.close(1); os.close(2); time.sleep(60)"
+    result = await run_in_spare(spares_sandbox, code)
+    assert (result.status, result.stdout) == (JobStatus.TIMED_OUT, "bye\n")
+    assert result.duration_s < SPARE_LIMITS.timeout_s + 5
+
+
 async def test_spare_run_cpu_limit(spares_sandbox: DockerSandbox) -> None:
     """A busy loop is stopped as timed_out (wall clock or CPU time, whichever comes first)."""
     result = await run_in_spare(spares_sandbox, "while True: pass")
