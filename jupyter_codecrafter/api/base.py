@@ -252,21 +252,27 @@ class CodeCrafterHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = _as_error(status_code, kwargs.get("exc_info"))
-        count_backend_error(error)
-        self.set_status(error.status)
-        if error.status in (429, 503):  # a backend coming back (503) is worth a retry too
-            retry_after_s = getattr(error, "retry_after_s", UNAVAILABLE_RETRY_AFTER_S)
-            self.set_header("Retry-After", str(retry_after_s))
         if error.status == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(error.to_dict(), default=str))
+        send_error(self, error)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # Expected errors are answers, not faults: no traceback in the log for them.
         if isinstance(value, CodeCrafterError) and value.status < 500:
             return
         super().log_exception(typ, value, tb)
+
+
+def send_error(handler: web.RequestHandler, error: CodeCrafterError) -> None:
+    """Answer with ``error`` as the API's JSON error: its status, and Retry-After when a
+    retry can succeed (any request handler: the sockets refuse their upgrade with it)."""
+    count_backend_error(error)
+    handler.set_status(error.status)
+    if error.status in (429, 503):  # a backend coming back (503) is worth a retry too
+        retry_after_s = getattr(error, "retry_after_s", UNAVAILABLE_RETRY_AFTER_S)
+        handler.set_header("Retry-After", str(retry_after_s))
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps(error.to_dict(), default=str))
 
 
 def count_backend_error(error: CodeCrafterError) -> None:

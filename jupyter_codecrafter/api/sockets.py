@@ -4,7 +4,6 @@ gets the API's JSON error with its status, as any other request does."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -16,7 +15,7 @@ from tornado.websocket import WebSocketHandler
 from ..errors import AuthenticationFailed, CodeCrafterError
 from ..sessions.permissions import Action
 from ..store.records import Session, SessionRole, User
-from .base import bearer_token
+from .base import bearer_token, send_error
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -34,9 +33,7 @@ class SessionSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandl
         try:
             await self._authorize(kwargs["session_id"])
         except CodeCrafterError as exc:
-            self.set_status(exc.status)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(exc.to_dict(), default=str))
+            send_error(self, exc)
             return
         await super().get(*args, **kwargs)
 
