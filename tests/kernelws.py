@@ -88,11 +88,13 @@ class KernelWs:
         """The first message on ``channel`` that ``match`` accepts (received before too)."""
         try:
             async with asyncio.timeout(WAIT_S), self._arrived:
-                while (found := self._first(channel, match)) is None:
-                    assert self.close_code is None, f"closed ({self.close_code})"
-                    await self._arrived.wait()
+                await self._arrived.wait_for(
+                    lambda: self._first(channel, match) is not None or self.close_code is not None
+                )
         except TimeoutError:
             raise AssertionError(f"no such message on {channel}") from None
+        found = self._first(channel, match)
+        assert found is not None, f"closed ({self.close_code})"
         return found
 
     def _first(self, channel: str, match: Callable[[Message], bool]) -> Message | None:
