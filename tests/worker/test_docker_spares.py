@@ -44,10 +44,10 @@ async def spares_sandbox(
 async def ready(box: DockerSandbox, count: int = 2) -> None:
     """Wait (up to 60 s) until ``count`` spares are started."""
     for _ in range(600):
-        if len(box.spares._pool._ready) >= count:
+        if box.spares.ready >= count:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"only {len(box.spares._pool._ready)} spares after 60 s")
+    raise AssertionError(f"only {box.spares.ready} spares after 60 s")
 
 
 async def removed(docker_client: Any, container_id: str) -> None:

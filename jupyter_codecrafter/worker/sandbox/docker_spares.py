@@ -103,10 +103,6 @@ class DockerSpares:
         )
 
     @property
-    def size(self) -> int:
-        return self._pool.size
-
-    @property
     def ready(self) -> int:
         return self._pool.ready
 
