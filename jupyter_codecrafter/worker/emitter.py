@@ -4,6 +4,12 @@ Each is numbered (``seq``, from 1) before it is sent, so the writer of the noteb
 an event it has from one it lacks, and a lost one leaves a gap it notices (runlog.py).
 Events are best effort, since the job's record holds the result; the last one is retried
 for a while, as without it the cell would look busy until the next run.
+
+A cell's start is announced only if the run is still silent after ``START_DELAY_S``: the
+writer begins a cell with whatever event of a run comes first (writer.py), so a quick
+cell's start and first output reach the notebook as one change. That halves the writes,
+broadcasts and client updates of a quick run, and keeps them off the cores while the
+kernel runs (``bench/warm_cell.py``, ``bench/classroom.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ log = logging.getLogger("jupyter_codecrafter.worker")
 
 FINISHED_PATIENCE_S = 30.0
 RETRY_PAUSE_S = 1.0
+START_DELAY_S = 0.1  # a busy mark shown sooner would only flicker on a quick cell
 
 
 class Emitter:
@@ -31,12 +38,38 @@ class Emitter:
         self._job = job
         self._attempt = attempt
         self._seq = 0
+        self._start: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def __call__(self, event: JobEvent) -> None:
         if self._reply_to is None:
             return
+        self.cancel_start()
+        await self._dispatch(self._numbered(event))
+
+    def start_soon(self) -> None:
+        """Send STARTED in ``START_DELAY_S``, unless another event goes first."""
+        if self._reply_to is not None:
+            started = JobEvent(EventType.STARTED, self._job.id, attempt=self._attempt)
+            loop = asyncio.get_running_loop()
+            self._start = loop.call_later(START_DELAY_S, self._send_start, started)
+
+    def cancel_start(self) -> None:
+        if self._start is not None:
+            self._start.cancel()
+            self._start = None
+
+    def _send_start(self, started: JobEvent) -> None:
+        self._start = None
+        task = asyncio.create_task(self._dispatch(self._numbered(started)))
+        self._sending.add(task)  # held until sent: the loop keeps only a weak reference
+        task.add_done_callback(self._sending.discard)
+
+    def _numbered(self, event: JobEvent) -> JobEvent:
         self._seq += 1  # taken even if sending fails: the gap tells the writer
-        event = self._addressed(event)
+        return self._addressed(event)
+
+    async def _dispatch(self, event: JobEvent) -> None:
         patience_s = FINISHED_PATIENCE_S if event.type is EventType.FINISHED else 0.0
         await self._send(event, deadline=time.monotonic() + patience_s)
 

@@ -208,8 +208,14 @@ class Worker:
         if job is None:
             return  # missing or already final (cancelled, or finished before a redelivery)
         emit = Emitter(self._queue, message.reply_to, job, job.attempts)
-        await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
-        outcome = await self._run_cancellable(job, emit)
+        if job.kind is JobKind.CELL:
+            emit.start_soon()
+        else:  # nothing of a snippet is written into a notebook: nothing to save
+            await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
+        try:
+            outcome = await self._run_cancellable(job, emit)
+        finally:
+            emit.cancel_start()
         finished = await self._store.jobs.finish(job.id, outcome.status, outcome.fields())
         if finished is not None:
             metrics.job_finished(finished)

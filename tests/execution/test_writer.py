@@ -126,6 +126,21 @@ async def test_a_run_replaces_old_outputs_and_merges_stream_chunks(
     assert result["execution_count"] == 3
 
 
+async def test_a_run_without_a_start_event_begins_with_its_first_output(
+    rooms: RoomManager, writer: OutputWriter
+) -> None:
+    """A quick run's first event is its output (no start is sent): it still clears the stale
+    outputs and count, and shows the cell running until it ends."""
+    await writer.apply(stream("new\n"))
+    result = await cell(rooms)
+    assert result["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "new\n"}]
+    assert result["execution_count"] is None
+    assert await execution_state(rooms) == "running"
+    await writer.apply(event(EventType.FINISHED, status="succeeded", execution_count=8))
+    assert (await cell(rooms))["execution_count"] == 8
+    assert await execution_state(rooms) == "idle"
+
+
 async def test_display_updates_and_clear_output(rooms: RoomManager, writer: OutputWriter) -> None:
     """A display is updated in place by its display id; clear_output empties the cell."""
     await writer.apply(event(EventType.STARTED))

@@ -19,6 +19,7 @@ from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import Job, JobKind, JobStatus, Limits
 from jupyter_codecrafter.utils import new_id, utcnow
+from jupyter_codecrafter.worker import emitter
 from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
 from jupyter_codecrafter.worker.worker import Worker
 
@@ -135,6 +136,36 @@ async def test_snippet_result_is_stored_and_streamed(rig: Rig) -> None:
     await _until(lambda: any(e.type is EventType.FINISHED for e in rig.events))
     types = [e.type for e in rig.events if e.job_id == job.id]
     assert types == [EventType.STARTED, EventType.OUTPUT, EventType.OUTPUT, EventType.FINISHED]
+
+
+async def test_a_quick_cell_begins_with_its_output(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cell that prints at once sends no separate start: its first event is its output."""
+    monkeypatch.setattr(emitter, "START_DELAY_S", 5.0)  # "at once", even on a loaded machine
+    await rig.worker("w1").start()
+    warm = await rig.submit(JobKind.CELL, "x = 1", session_id="s1")  # the kernel's start
+    await rig.finished(warm.id)
+    job = await rig.submit(JobKind.CELL, "print(x)", session_id="s1")
+    await rig.finished(job.id)
+    await _until(
+        lambda: any(e.job_id == job.id and e.type is EventType.FINISHED for e in rig.events)
+    )
+    events = [e for e in rig.events if e.job_id == job.id]
+    assert [(e.type, e.seq) for e in events] == [(EventType.OUTPUT, 1), (EventType.FINISHED, 2)]
+
+
+async def test_a_silent_cell_is_marked_started(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell still silent after a moment is announced as started, before its output."""
+    monkeypatch.setattr(emitter, "START_DELAY_S", 0.05)
+    await rig.worker("w1").start()
+    job = await rig.submit(JobKind.CELL, "import time; time.sleep(1); print(1)", session_id="s1")
+    await rig.finished(job.id)
+    await _until(
+        lambda: any(e.job_id == job.id and e.type is EventType.FINISHED for e in rig.events)
+    )
+    types = [e.type for e in rig.events if e.job_id == job.id]
+    assert types == [EventType.STARTED, EventType.OUTPUT, EventType.FINISHED]
 
 
 async def test_cells_of_a_session_share_one_kernel(rig: Rig) -> None:
