@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_delay
@@ -126,9 +126,10 @@ class InFlightJobs(JobQueue):
         self._jobs.add(message.job_id)
 
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
-        async def tracked(delivery: EventDelivery) -> None:
-            await handler(delivery)
-            self._forget_if_finished(delivery.body)
+        async def tracked(batch: Sequence[EventDelivery]) -> None:
+            await handler(batch)
+            for delivery in batch:
+                self._forget_if_finished(delivery.body)
 
         await self.inner.consume_events(instance_id, tracked)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -74,7 +74,7 @@ class ExecutionService:
         self._submitting: dict[str, tuple[asyncio.Lock, int]] = {}  # session -> lock, users
 
     async def start(self) -> None:
-        await self._queue.consume_events(self._instance_id, self._on_event)
+        await self._queue.consume_events(self._instance_id, self._on_events)
         await self._handover.start()
 
     async def stop(self) -> None:
@@ -242,16 +242,37 @@ class ExecutionService:
             else:
                 self._submitting[session_id] = (lock, users - 1)
 
-    async def _on_event(self, delivery: EventDelivery) -> None:
+    async def _on_events(self, batch: Sequence[EventDelivery]) -> None:
+        """Write a batch of events: each notebook's as one change, the notebooks side by
+        side. Raises (the whole batch comes again) when the store or the rooms are down;
+        what was written already is then skipped (see writer.py)."""
+        by_session: dict[str, list[tuple[JobEvent, EventDelivery]]] = {}
+        for delivery in batch:
+            event = _decoded(delivery)
+            if event is not None and event.session_id:
+                by_session.setdefault(event.session_id, []).append((event, delivery))
+        written = await asyncio.gather(
+            *(self._write(session, events) for session, events in by_session.items()),
+            return_exceptions=True,
+        )
+        for outcome in written:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _write(self, session_id: str, events: list[tuple[JobEvent, EventDelivery]]) -> None:
         try:
-            event = JobEvent.decode(delivery.body)
-        except MalformedMessage:
-            log.exception("dropping a job event that cannot be decoded")
-            return
-        job_event_received(event.job_id, event.type, event.status, event.extra)
-        try:
-            await self._writer.apply(event, delivery)
+            await self._writer.apply_all(session_id, events)
         except (BackendError, ServiceUnavailable):
-            raise  # the store or the rooms are down: the queue gives it again later
-        except Exception:  # a bug: this event is lost to the notebook, not the others
-            log.exception("could not apply a job event")
+            raise  # the store or the rooms are down: the queue gives them again later
+        except Exception:  # a bug: these events are lost to the notebook, not the others
+            log.exception("could not apply job events")
+
+
+def _decoded(delivery: EventDelivery) -> JobEvent | None:
+    try:
+        event = JobEvent.decode(delivery.body)
+    except MalformedMessage:
+        log.exception("dropping a job event that cannot be decoded")
+        return None
+    job_event_received(event.job_id, event.type, event.status, event.extra)
+    return event

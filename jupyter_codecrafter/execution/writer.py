@@ -78,13 +78,21 @@ class OutputWriter:
     async def apply(self, event: JobEvent, delivery: EventDelivery = LOCAL) -> None:
         """Write one event into its cell, unless it is there already; a cell that no longer
         exists is skipped. Raises (to be retried) when the store or the room fails."""
-        if event.session_id is None or event.cell_id is None:
+        await self.apply_all(event.session_id or "", [(event, delivery)])
+
+    async def apply_all(
+        self, session_id: str, events: Sequence[tuple[JobEvent, EventDelivery]]
+    ) -> None:
+        """Write events of one session, in order, as one change: one append to the store and
+        one update to the room's clients, however many events and cells."""
+        events = [(e, d) for e, d in events if e.session_id == session_id and e.cell_id]
+        if not session_id or not events:
             return
-        key = (event.session_id, event.cell_id)
-        async with self._rooms.edit(event.session_id, SessionKind.NOTEBOOK) as notebook:
-            await self._apply(key, notebook.ydoc, event, delivery)
-        if event.type is EventType.FINISHED:
-            self._forget(key)
+        async with self._rooms.edit(session_id, SessionKind.NOTEBOOK) as notebook:
+            await self._apply(session_id, notebook.ydoc, events)
+        for event, _ in events:
+            if event.type is EventType.FINISHED:
+                self._forget((session_id, str(event.cell_id)))
 
     async def mark_idle(self, session_id: str, cell_id: str) -> None:
         """A cell whose queued run was cancelled: not busy, outputs and count as they were."""
@@ -94,28 +102,58 @@ class OutputWriter:
                 set_execution_state(cell, "idle")
 
     async def _apply(
-        self, key: tuple[str, str], room: Doc[Any], event: JobEvent, delivery: EventDelivery
+        self, session_id: str, room: Doc[Any], events: Sequence[tuple[JobEvent, EventDelivery]]
     ) -> None:
-        (session_id, cell_id), scratch = key, self._scratch(key[0], room)
-        record = runlog.read(scratch.doc, cell_id)
-        if runlog.decide(record, event) is not Decision.SKIP and self._unsure(key, event, delivery):
-            await self._settle(session_id, room, delivery)
-            scratch.sync(room)
-            record = runlog.read(scratch.doc, cell_id)
-        decision = runlog.decide(record, event)
-        if decision is Decision.SKIP:
-            self._hold(key, record, delivery)
-            return
-        outputs = await self._stored_outputs(event, record, decision)
-        update = scratch.change(lambda nb: _write(nb, cell_id, event, record, decision, outputs))
-        if update is not None and await self._reveal(session_id, update, delivery):
-            self._hold(key, runlog.read(scratch.doc, cell_id), delivery)
+        scratch, batch = self._scratch(session_id, room), _Batch()
+        for event, delivery in events:
+            key = (session_id, str(event.cell_id))
+            record = await self._record(key, scratch, room, event, delivery, batch)
+            decision = runlog.decide(record, event)
+            if decision is not Decision.SKIP:
+                batch.changed(
+                    await self._change(scratch, key[1], event, record, decision), delivery
+                )
+                record = runlog.read(scratch.doc, key[1])
+            batch.hold(key, record, delivery)
+        if not batch.updates or await self._reveal(session_id, batch):
+            self._held.update(batch.holds)
 
-    async def _reveal(self, session_id: str, update: bytes, delivery: EventDelivery) -> bool:
+    async def _record(
+        self,
+        key: tuple[str, str],
+        scratch: Scratch,
+        room: Doc[Any],
+        event: JobEvent,
+        delivery: EventDelivery,
+        batch: _Batch,
+    ) -> CellRecord | None:
+        """The cell's record to decide on, once the room took in what is stored if unsure."""
+        record = runlog.read(scratch.doc, key[1])
+        if runlog.decide(record, event) is Decision.SKIP:
+            return record
+        if not self._unsure(key, event, delivery, batch):
+            return record
+        await self._settle(key[0], room, delivery)
+        scratch.sync(room)
+        return runlog.read(scratch.doc, key[1])
+
+    async def _change(
+        self,
+        scratch: Scratch,
+        cell_id: str,
+        event: JobEvent,
+        record: CellRecord | None,
+        decision: Decision,
+    ) -> bytes | None:
+        outputs = await self._stored_outputs(event, record, decision)
+        return scratch.change(lambda nb: _write(nb, cell_id, event, record, decision, outputs))
+
+    async def _reveal(self, session_id: str, batch: _Batch) -> bool:
         """Store the change, then show it; a change not shown is dropped with its copy.
-        False when the event went to another consumer meanwhile: that one writes it."""
+        False when the events went to another consumer meanwhile: that one writes them."""
+        update = batch.updates[0] if len(batch.updates) == 1 else merge_updates(*batch.updates)
         try:
-            if not delivery.held():
+            if not all(delivery.held() for delivery in batch.deliveries):
                 self._scratches.pop(session_id, None)
                 return False
             await self._store.documents.append(session_id, update)
@@ -125,10 +163,12 @@ class OutputWriter:
         self._rooms.apply_stored(session_id, update)  # stored once: by us, not the room again
         return True
 
-    def _unsure(self, key: tuple[str, str], event: JobEvent, delivery: EventDelivery) -> bool:
+    def _unsure(
+        self, key: tuple[str, str], event: JobEvent, delivery: EventDelivery, batch: _Batch
+    ) -> bool:
         """Whether another instance may have written this run's events since this one last
         did: then the room must take in what is stored before deciding."""
-        held = self._held.get(key)
+        held = batch.holds.get(key) or self._held.get(key)
         if event.seq > 1 and held == (runlog.predecessor(event), delivery.tenure):
             return False
         return delivery.redelivered or event.seq > 1
@@ -162,16 +202,31 @@ class OutputWriter:
         scratch.sync(room)
         return scratch
 
-    def _hold(
-        self, key: tuple[str, str], record: CellRecord | None, delivery: EventDelivery
-    ) -> None:
-        if record is not None:
-            self._held[key] = (record.position, delivery.tenure)
-
     def _forget(self, key: tuple[str, str]) -> None:
         self._held.pop(key, None)
         if not any(session == key[0] for session, _ in self._held):
             self._scratches.pop(key[0], None)
+
+
+class _Batch:
+    """The changes of a batch of events made in the private copy, and where they leave each
+    cell's record: kept by the writer only once the changes are stored and shown."""
+
+    def __init__(self) -> None:
+        self.updates: list[bytes] = []
+        self.deliveries: list[EventDelivery] = []
+        self.holds: dict[tuple[str, str], tuple[tuple[str, int, int], str]] = {}
+
+    def changed(self, update: bytes | None, delivery: EventDelivery) -> None:
+        if update is not None:
+            self.updates.append(update)
+            self.deliveries.append(delivery)
+
+    def hold(
+        self, key: tuple[str, str], record: CellRecord | None, delivery: EventDelivery
+    ) -> None:
+        if record is not None:
+            self.holds[key] = (record.position, delivery.tenure)
 
 
 def _write(

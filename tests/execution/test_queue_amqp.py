@@ -15,7 +15,7 @@ import pytest
 from jupyter_codecrafter.errors import QueueError
 from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
-from jupyter_codecrafter.execution.queue.base import EventDelivery, create_queue
+from jupyter_codecrafter.execution.queue.base import EventDelivery, create_queue, one_by_one
 from tests.services import free_port
 
 from .queue_support import Recorder, TrackedAmqpQueue, delete_amqp_names, eventually, job
@@ -157,7 +157,7 @@ async def test_consumers_resume_after_broker_restart(
         events.append(event.body)
 
     await queue.consume("w1", recorder, prefetch=1)
-    await queue.consume_events("i1", on_event)
+    await queue.consume_events("i1", one_by_one(on_event))
     await queue.enqueue(job("before"))
     await eventually(lambda: recorder.job_ids == ["before"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from jupyter_codecrafter.config import CodeCrafterSettings
 from jupyter_codecrafter.errors import QueueError, QueueFull
 from jupyter_codecrafter.execution.queue._options import QueueOptions
-from jupyter_codecrafter.execution.queue.base import EventDelivery, JobMessage, JobQueue
+from jupyter_codecrafter.execution.queue.base import EventDelivery, JobMessage, JobQueue, one_by_one
 
 from .queue_support import (
     QueueFactory,
@@ -272,8 +273,8 @@ async def test_events_reach_only_their_instance_in_order(make_queue: QueueFactor
 
         return collect
 
-    await server_a.consume_events("a", collector("a"))
-    await server_b.consume_events("b", collector("b"))
+    await server_a.consume_events("a", one_by_one(collector("a")))
+    await server_b.consume_events("b", one_by_one(collector("b")))
     for index in range(50):
         await worker.publish_event("a", f"a-{index}".encode())
         await worker.publish_event("b", f"b-{index}".encode())
@@ -282,6 +283,30 @@ async def test_events_reach_only_their_instance_in_order(make_queue: QueueFactor
     await eventually(lambda: len(received["a"]) == 50 and len(received["b"]) == 50)
     assert received["a"] == [f"a-{i}".encode() for i in range(50)]
     assert received["b"] == [f"b-{i}".encode() for i in range(50)]
+
+
+async def test_events_waiting_are_handed_over_together_in_order(
+    make_queue: QueueFactory,
+) -> None:
+    """Events that arrive while the handler is busy reach it next as one batch, in order."""
+    server, worker = make_queue(), make_queue()
+    batches: list[list[bytes]] = []
+    busy = asyncio.Event()
+
+    async def slow(batch: Sequence[EventDelivery]) -> None:
+        batches.append([delivery.body for delivery in batch])
+        await busy.wait()
+
+    await server.consume_events("a", slow)
+    await worker.publish_event("a", b"0")
+    await eventually(lambda: batches == [[b"0"]])
+    for index in range(1, 6):
+        await worker.publish_event("a", str(index).encode())
+    await asyncio.sleep(0.5)  # RabbitMQ's deliveries reach the consumer meanwhile
+    busy.set()
+
+    await eventually(lambda: len(batches) == 2)
+    assert batches == [[b"0"], [b"1", b"2", b"3", b"4", b"5"]]
 
 
 async def test_failing_event_handler_gets_the_event_again(make_queue: QueueFactory) -> None:
@@ -295,7 +320,7 @@ async def test_failing_event_handler_gets_the_event_again(make_queue: QueueFacto
         if seen.count(b"first") == 1:
             raise RuntimeError("the store is down")
 
-    await queue.consume_events("a", fragile)
+    await queue.consume_events("a", one_by_one(fragile))
     for event in (b"first", b"second"):
         await queue.publish_event("a", event)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jupyter_codecrafter.execution.queue.base import EventDelivery
+from jupyter_codecrafter.execution.queue.base import EventDelivery, one_by_one
 
 from .queue_support import QueueFactory, Recorder, eventually, job
 
@@ -87,8 +87,8 @@ async def test_an_instance_standing_by_takes_over_events_in_order(
     async def second_handler(event: EventDelivery) -> None:
         seen["second"].append(event)
 
-    await first.consume_events("first", first_handler)
-    await second.consume_events("second", second_handler)
+    await first.consume_events("first", one_by_one(first_handler))
+    await second.consume_events("second", one_by_one(second_handler))
     await second.stand_by("first")
     for index in range(5):
         await worker.publish_event("first", f"e{index}".encode())

@@ -10,11 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from jupyter_codecrafter.bus.memory import MemoryBus
-from jupyter_codecrafter.errors import AlreadyFinished, QueueFull, SandboxRequired
+from jupyter_codecrafter.errors import AlreadyFinished, QueueFull, SandboxRequired, StoreError
+from jupyter_codecrafter.execution.events import EventType, JobEvent
 from jupyter_codecrafter.execution.limits import LimitPolicy
 from jupyter_codecrafter.execution.ownership import KernelOwnership
 from jupyter_codecrafter.execution.queue._options import QueueOptions
@@ -22,10 +24,18 @@ from jupyter_codecrafter.execution.queue.base import Delivery, JobMessage
 from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 from jupyter_codecrafter.execution.service import ExecutionService
 from jupyter_codecrafter.execution.writer import OutputWriter
-from jupyter_codecrafter.rooms.manager import RoomManager
+from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
 from jupyter_codecrafter.sessions.service import SessionService
 from jupyter_codecrafter.store.base import Store, create_store
-from jupyter_codecrafter.store.records import JobStatus, Limits, SessionKind, User, UserRole
+from jupyter_codecrafter.store.records import (
+    DocumentState,
+    JobStatus,
+    Limits,
+    SessionKind,
+    User,
+    UserRole,
+)
+from tests.notebooks import code_cell, ipynb
 from tests.store import factories
 
 
@@ -132,3 +142,56 @@ async def test_cancelling_a_queued_run_finishes_it_and_a_second_cancel_conflicts
     assert cancelled.status is JobStatus.CANCELLED
     with pytest.raises(AlreadyFinished):
         await service.cancel(user, job.id)
+
+
+class FlakyDocuments:
+    """The store's documents, failing the first append for one session (a store outage)."""
+
+    def __init__(self, store: Store, failing: str) -> None:
+        self._inner = store.documents
+        self.jobs, self.documents = store.jobs, self
+        self._failing: str | None = failing
+
+    async def append(self, session_id: str, update: bytes) -> int:
+        if session_id == self._failing:
+            self._failing = None
+            raise StoreError()
+        return await self._inner.append(session_id, update)
+
+    async def load(self, session_id: str) -> DocumentState:
+        return await self._inner.load(session_id)
+
+
+async def test_a_burst_of_events_shows_every_line_once_in_each_notebook(rig: Rig) -> None:
+    """Events of two notebooks arriving together are written side by side; one notebook's
+    store failure brings the batch again, and each notebook still shows each line once."""
+    for session in ("s1", "s2"):
+        content = ipynb(code_cell("c1"))
+        await rig.store.documents.append(session, initial_update(SessionKind.NOTEBOOK, content))
+    writer = OutputWriter(rig.rooms, cast(Store, FlakyDocuments(rig.store, failing="s2")))
+    service = ExecutionService(
+        rig.store,
+        rig.queue,
+        rig.bus,
+        rig.sessions,
+        writer,
+        instance_id="server-1",
+        limits=LimitPolicy(Limits(), {}),
+        languages=("python",),
+    )
+    await service.start()
+    for seq in range(1, 4):  # published without a pause: they wait together
+        for session in ("s1", "s2"):
+            line = {"output_type": "stream", "name": "stdout", "text": f"{seq}\n"}
+            event = JobEvent(EventType.OUTPUT, f"job-{session}", session, "c1", line, seq=seq)
+            await rig.queue.publish_event("server-1", event.encode())
+
+    async def outputs(session: str) -> list[dict[str, str]]:
+        content = await rig.rooms.get_content(session, SessionKind.NOTEBOOK)
+        return content["cells"][0]["outputs"]  # type: ignore[index, no-any-return]
+
+    expected = [{"output_type": "stream", "name": "stdout", "text": "1\n2\n3\n"}]
+    async with asyncio.timeout(10):
+        while await outputs("s2") != expected:
+            await asyncio.sleep(0.02)
+    assert await outputs("s1") == expected

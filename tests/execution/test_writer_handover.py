@@ -181,3 +181,54 @@ async def test_an_older_run_never_overwrites_a_newer_one(instances: Instances) -
     await writer.apply(replace(late, output={**(late.output or {}), "text": "late\n"}))
 
     assert (await live_cell(instances.first))["outputs"] == printed(1)
+
+
+async def test_a_batch_of_events_is_stored_as_one_change(instances: Instances) -> None:
+    """A run's waiting events are written as one change to the store, showing each line once."""
+    before = len((await instances.store.documents.load(SESSION)).updates)
+    writer = OutputWriter(instances.first, instances.store, fence_s=0)
+
+    await writer.apply_all(SESSION, [(event, delivered("q#1")) for event in run_events(3)])
+
+    assert len((await instances.store.documents.load(SESSION)).updates) == before + 1
+    for cell in (await live_cell(instances.first), await stored_cell(instances.store)):
+        assert cell["outputs"] == printed(3)
+        assert cell["execution_count"] == 1
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["before-storing", "after-storing"])
+async def test_an_instance_killed_while_writing_a_batch_leaves_each_line_once(
+    instances: Instances, stored: bool
+) -> None:
+    """Killed while storing a batch's change: nobody saw any of it, and the instance that
+    gets the batch again (with the events after it) shows each line once."""
+    events = run_events(4)
+    healthy = OutputWriter(instances.first, instances.store, fence_s=0)
+    await healthy.apply_all(SESSION, [(event, delivered("q#1")) for event in events[:2]])
+    dying = OutputWriter(instances.first, cast(Store, Dying(instances.store, stored=stored)))
+    with pytest.raises(Killed):
+        await dying.apply_all(SESSION, [(event, delivered("q#1")) for event in events[2:4]])
+    assert (await live_cell(instances.first))["outputs"] == printed(1)
+    second = OutputWriter(instances.second, instances.store, fence_s=0)
+    again = [(event, delivered("q#2", redelivered=event in events[2:4])) for event in events[2:]]
+    await second.apply_all(SESSION, again)
+
+    for cell in (await live_cell(instances.second), await stored_cell(instances.store)):
+        assert cell["outputs"] == printed(4)
+        assert cell["execution_count"] == 1
+
+
+async def test_a_batch_handled_again_after_a_failure_adds_nothing_twice(
+    instances: Instances,
+) -> None:
+    """A batch given again to the same consumer (its handler raised after part of it was
+    written) skips what was written and writes the rest."""
+    events = run_events(3)
+    writer = OutputWriter(instances.first, instances.store, fence_s=0)
+    await writer.apply_all(SESSION, [(event, delivered("q#1")) for event in events[:3]])
+
+    await writer.apply_all(SESSION, [(event, delivered("q#1")) for event in events])
+
+    for cell in (await live_cell(instances.first), await stored_cell(instances.store)):
+        assert cell["outputs"] == printed(3)
+        assert cell["execution_count"] == 1

@@ -14,7 +14,12 @@ import pytest
 from jupyter_codecrafter.bus.memory import MemoryBus
 from jupyter_codecrafter.constants import KERNEL_OWNER_KEY_PREFIX, WORKER_ALIVE_KEY_PREFIX
 from jupyter_codecrafter.execution.events import EventType, JobEvent
-from jupyter_codecrafter.execution.queue.base import Delivery, EventDelivery, JobMessage
+from jupyter_codecrafter.execution.queue.base import (
+    Delivery,
+    EventDelivery,
+    JobMessage,
+    one_by_one,
+)
 from jupyter_codecrafter.execution.queue.memory import MemoryQueue
 from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import Job, JobKind, JobStatus, Limits
@@ -110,7 +115,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async def on_event(delivery: EventDelivery) -> None:
         rig.events.append(JobEvent.decode(delivery.body))
 
-    await queue.consume_events(INSTANCE, on_event)
+    await queue.consume_events(INSTANCE, one_by_one(on_event))
     yield rig
     for worker in rig.workers:
         await worker.stop()

@@ -1,5 +1,5 @@
 """Events on RabbitMQ: this instance's event queue, and those of the instances it stands by
-for, all handled by one dispatcher, one event at a time.
+for, all handled by one dispatcher, a batch of waiting events at a time.
 
 Each instance's event queue is durable with a single active consumer: its own instance
 consumes it first, every other instance stands by, and RabbitMQ makes the next consumer
@@ -25,7 +25,7 @@ from ...errors import QueueError
 from ...utils import cancel_and_wait, new_id
 from ._amqp_topology import Topology
 from ._retry import retry_until_handled
-from .base import EventDelivery, EventHandler
+from .base import EVENT_BATCH, EventDelivery, EventHandler
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,16 @@ class AmqpEvents:
 
     async def _dispatch(self) -> None:
         while True:
-            message, channel = await self._inbox.get()
-            if channel.is_closed:
-                continue  # the broker gave it to the next consumer
-            await self._handle(self._delivery(message, channel))
-            with contextlib.suppress(Exception):  # a closed channel: redelivered anyway
-                await message.ack()
+            arrived = [await self._inbox.get()]
+            while len(arrived) < EVENT_BATCH and not self._inbox.empty():
+                arrived.append(self._inbox.get_nowait())
+            # Those of a closed channel: the broker gave them to the next consumer.
+            waiting = [(message, channel) for message, channel in arrived if not channel.is_closed]
+            if waiting:
+                await self._handle([self._delivery(*entry) for entry in waiting])
+            for message, _ in waiting:
+                with contextlib.suppress(Exception):  # a closed channel: redelivered anyway
+                    await message.ack()
 
     def _delivery(
         self, message: AbstractIncomingMessage, channel: AbstractChannel
@@ -115,6 +119,6 @@ class AmqpEvents:
             held=lambda: not channel.is_closed,
         )
 
-    async def _handle(self, delivery: EventDelivery) -> None:
+    async def _handle(self, batch: list[EventDelivery]) -> None:
         assert self._handler is not None
-        await retry_until_handled(self._handler, delivery)
+        await retry_until_handled(self._handler, batch)

@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ._retry import retry_until_handled
-from .base import EventDelivery, EventHandler
+from .base import EVENT_BATCH, EventDelivery, EventHandler
 
 _consumer_numbers = itertools.count(1)
 
@@ -48,15 +48,18 @@ class MemoryEvents:
                 members.remove(consumer)
         self._notify()
 
-    def take(self, consumer: EventConsumer) -> tuple[str, _Event] | None:
-        """The next event of a queue ``consumer`` is the active consumer of."""
+    def take(self, consumer: EventConsumer) -> tuple[str, list[_Event]] | None:
+        """The events waiting (up to a batch) in a queue ``consumer`` is the active
+        consumer of."""
         for name, queue in self.queues.items():
             if queue and self.consumers.get(name, [None])[0] is consumer:
-                return name, queue.popleft()
+                count = min(len(queue), EVENT_BATCH)
+                return name, [queue.popleft() for _ in range(count)]
         return None
 
-    def give_back(self, instance_id: str, event: _Event) -> None:
-        self.queues.setdefault(instance_id, deque()).appendleft(_Event(event.body, True))
+    def give_back(self, instance_id: str, events: list[_Event]) -> None:
+        queue = self.queues.setdefault(instance_id, deque())
+        queue.extendleft(_Event(event.body, True) for event in reversed(events))
         self._notify()
 
     async def changed(self) -> None:
@@ -68,7 +71,7 @@ class MemoryEvents:
 
 
 class EventConsumer:
-    """One handle's consumer: the events of the queues it is active on, one at a time."""
+    """One handle's consumer: the events of the queues it is active on, a batch at a time."""
 
     def __init__(self, events: MemoryEvents, handler: EventHandler) -> None:
         self._events = events
@@ -83,11 +86,12 @@ class EventConsumer:
             if taken is None:
                 await self._events.changed()
                 continue
-            name, event = taken
+            name, events = taken
             try:
-                await retry_until_handled(self._handler, self._delivery(name, event))
+                batch = [self._delivery(name, event) for event in events]
+                await retry_until_handled(self._handler, batch)
             except asyncio.CancelledError:
-                self._events.give_back(name, event)  # unacknowledged: the next consumer's
+                self._events.give_back(name, events)  # unacknowledged: the next consumer's
                 raise
 
     def _delivery(self, name: str, event: _Event) -> EventDelivery:

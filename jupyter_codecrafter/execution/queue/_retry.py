@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from .base import EventDelivery, EventHandler
 
@@ -16,15 +17,15 @@ RETRY_FIRST_S = 0.1
 RETRY_MAX_S = 5.0
 
 
-async def retry_until_handled(handler: EventHandler, delivery: EventDelivery) -> None:
+async def retry_until_handled(handler: EventHandler, batch: Sequence[EventDelivery]) -> None:
     """Call ``handler`` until it returns, pausing longer after each failure; give up only
-    when the delivery is no longer ours (another consumer has the event)."""
+    on the events that are no longer ours (another consumer has them)."""
     pause_s = RETRY_FIRST_S
-    while delivery.held():
+    while batch := [delivery for delivery in batch if delivery.held()]:
         try:
-            await handler(delivery)
+            await handler(batch)
             return
         except Exception:
-            log.warning("Handling an event failed; retrying in %.1f s", pause_s, exc_info=True)
+            log.warning("Handling events failed; retrying in %.1f s", pause_s, exc_info=True)
         await asyncio.sleep(pause_s)
         pause_s = min(RETRY_MAX_S, pause_s * 2)

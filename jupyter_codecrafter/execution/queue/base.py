@@ -17,19 +17,23 @@ Two implementations: ``MemoryQueue`` (one process, embedded mode) and ``AmqpQueu
   its instance. Every other instance stands by on it (:meth:`JobQueue.stand_by`): exactly
   one consumer of an instance's queue is active at a time, and when it goes the next takes
   its events over, those it had not acknowledged first (see ``writer.py`` for why that is
-  enough for exactly-once outputs).
+  enough for exactly-once outputs). The events waiting are handed over together, in order,
+  as one batch (at most ``EVENT_BATCH``): under a classroom's burst, the runs of one
+  notebook are then written as one change, and different notebooks side by side.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ...errors import MalformedMessage
 from ._options import QueueOptions
+
+EVENT_BATCH = 64  # events handed to the handler at once, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,19 @@ class EventDelivery:
 
 JobHandler = Callable[[Delivery], Awaitable[None]]
 DeadLetterHandler = Callable[[JobMessage], Awaitable[None]]
-# A handler that raises gets the same event again after a pause: events are never skipped,
-# so a handler drops what it can never handle itself.
-EventHandler = Callable[[EventDelivery], Awaitable[None]]
+# The events waiting, oldest first. A handler that raises gets the same batch again after a
+# pause: events are never skipped, so a handler drops what it can never handle itself.
+EventHandler = Callable[[Sequence[EventDelivery]], Awaitable[None]]
+
+
+def one_by_one(handle: Callable[[EventDelivery], Awaitable[None]]) -> EventHandler:
+    """An event handler that handles a batch's events in turn."""
+
+    async def handler(batch: Sequence[EventDelivery]) -> None:
+        for delivery in batch:
+            await handle(delivery)
+
+    return handler
 
 
 class JobQueue(ABC):
@@ -133,8 +147,8 @@ class JobQueue(ABC):
 
     @abstractmethod
     async def consume_events(self, instance_id: str, handler: EventHandler) -> None:
-        """Deliver this instance's events to ``handler``, one at a time, in publishing order
-        per worker; acknowledged once the handler returns."""
+        """Deliver this instance's events to ``handler``, a batch at a time, in publishing
+        order per worker; acknowledged once the handler returns."""
 
     @abstractmethod
     async def stand_by(self, instance_id: str) -> None:
