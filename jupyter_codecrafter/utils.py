@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,3 +54,27 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
             task.cancel()
         await asyncio.wait(pending, timeout=0.1)
         pending = [task for task in pending if not task.done()]
+
+
+class Deferred:
+    """``action()`` called once ``delay_s`` has passed, unless cancelled before: a busy mark
+    that only shows for what is still busy by then, instead of flickering on quick work."""
+
+    def __init__(self, delay_s: float, action: Callable[[], Awaitable[None]]) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(delay_s, self._fire, action)
+
+    def _fire(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._task = asyncio.ensure_future(action())
+
+    def cancel(self) -> None:
+        """Not called, if not called yet (one called already goes on)."""
+        self._timer.cancel()
+
+    async def settle(self) -> bool:
+        """Cancel it, or wait for it to end if it was called; whether it was."""
+        self.cancel()
+        if self._task is None:
+            return False
+        await self._task
+        return True

@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from ..execution.events import EventType, JobEvent
 from ..execution.queue.base import JobQueue
 from ..logs import current_request_id
 from ..store.records import Job
+from ..utils import Deferred
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
@@ -38,8 +40,7 @@ class Emitter:
         self._job = job
         self._attempt = attempt
         self._seq = 0
-        self._start: asyncio.TimerHandle | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._start: Deferred | None = None
 
     async def __call__(self, event: JobEvent) -> None:
         if self._reply_to is None:
@@ -50,20 +51,15 @@ class Emitter:
     def start_soon(self) -> None:
         """Send STARTED in ``START_DELAY_S``, unless another event goes first."""
         if self._reply_to is not None:
-            started = JobEvent(EventType.STARTED, self._job.id, attempt=self._attempt)
-            loop = asyncio.get_running_loop()
-            self._start = loop.call_later(START_DELAY_S, self._send_start, started)
+            self._start = Deferred(START_DELAY_S, self._started)
 
     def cancel_start(self) -> None:
         if self._start is not None:
             self._start.cancel()
-            self._start = None
 
-    def _send_start(self, started: JobEvent) -> None:
-        self._start = None
-        task = asyncio.create_task(self._dispatch(self._numbered(started)))
-        self._sending.add(task)  # held until sent: the loop keeps only a weak reference
-        task.add_done_callback(self._sending.discard)
+    def _started(self) -> Awaitable[None]:
+        started = JobEvent(EventType.STARTED, self._job.id, attempt=self._attempt)
+        return self._dispatch(self._numbered(started))  # numbered now, before any later event
 
     def _numbered(self, event: JobEvent) -> JobEvent:
         self._seq += 1  # taken even if sending fails: the gap tells the writer

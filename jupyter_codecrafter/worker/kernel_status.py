@@ -19,9 +19,11 @@ class KernelAnnouncer:
         self._bus = bus
         self._worker_id = worker_id
         self._ttl_s = ttl_s
+        self._shown: dict[str, KernelState] = {}  # session -> the state its room was told
 
     async def announce(self, session_id: str, state: KernelState, kernel: Kernel | None) -> None:
-        """Best effort: a bus outage costs a stale indicator, never a run."""
+        """Best effort: a bus outage costs a stale indicator, never a run. The room hears of
+        changes only; the cache also keeps the last activity."""
         status = self.status(state, kernel)
         try:
             if state is KernelState.NONE:
@@ -30,11 +32,15 @@ class KernelAnnouncer:
                 await self._bus.set(
                     kernel_state_key(session_id), status.encode(), ttl_s=self._ttl_s
                 )
-            await publish_notice(
-                self._bus, session_id, self._worker_id, {"type": "kernel", **status.to_json()}
-            )
+            if self._shown.get(session_id) is not state:
+                await publish_notice(
+                    self._bus, session_id, self._worker_id, {"type": "kernel", **status.to_json()}
+                )
+                self._shown[session_id] = state
         except Exception:
             log.warning("could not announce the kernel of session %s", session_id, exc_info=True)
+        if state is KernelState.NONE:
+            self._shown.pop(session_id, None)
 
     def status(self, state: KernelState, kernel: Kernel | None) -> KernelStatus:
         if state is KernelState.NONE:

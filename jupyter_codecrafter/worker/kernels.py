@@ -15,12 +15,15 @@ from ..bus.base import Bus
 from ..execution.control import KernelState
 from ..execution.ownership import KernelOwnership
 from ..store.records import Limits
+from ..utils import Deferred
 from .bridge import KernelBridge
 from .kernel import INPUT_TIMEOUT_S, ExecutionOutcome, Kernel, OnOutput
 from .kernel_status import KernelAnnouncer
 from .sandbox.base import Sandbox
 
 log = logging.getLogger("jupyter_codecrafter.worker")
+
+BUSY_DELAY_S = 0.1  # a busy indicator shown for a quick cell would only flicker
 
 
 class KernelPool:
@@ -114,12 +117,15 @@ class KernelPool:
         user_id: str | None = None,
         cell_id: str | None = None,
     ) -> ExecutionOutcome:
-        """Run a cell in the session's kernel, announcing busy, then idle (or dead).
+        """Run a cell in the session's kernel, announcing busy (once it ran for
+        ``BUSY_DELAY_S``), then idle (or dead).
         ``input()`` asks ``user_id`` through the session's kernel channels."""
         kernel = await self.kernel(session_id, limits)
         bridge = self._bridges.get(session_id)
         self._executing[session_id] = self._executing.get(session_id, 0) + 1
-        await self._announcer.announce(session_id, KernelState.BUSY, kernel)
+        busy = Deferred(
+            BUSY_DELAY_S, lambda: self._announcer.announce(session_id, KernelState.BUSY, kernel)
+        )
         try:
             outcome = await kernel.execute(
                 code,
@@ -131,6 +137,7 @@ class KernelPool:
                 on_input=bridge.input_asker(tag, user_id, cell_id) if bridge else None,
             )
         finally:
+            await busy.settle()  # busy announced before idle, or not at all
             await self._after_execute(session_id, kernel)
         if bridge is not None:
             await _quietly(bridge.publish_reply(tag, outcome))

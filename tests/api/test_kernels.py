@@ -71,7 +71,7 @@ async def test_the_room_announces_each_kernel_state(server: JupyterServer) -> No
         owner = await api.register()
         session = await api.create_session(owner)
         async with YClient.connect(server.room_url(session["id"], owner.access_token)) as client:
-            done = await api.run_cell(owner, session["id"], "c1", "print(1)")
+            done = await api.run_cell(owner, session["id"], "c1", "import time; time.sleep(1)")
             await api.wait_job(owner, done["id"])
             await client.wait_for(lambda: _states(client)[-1:] == ["idle"])
     assert _states(client) == ["starting", "idle", "busy", "idle"]
