@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
+from jupyter_codecrafter import ratelimit
 from jupyter_codecrafter.config import CodeCrafterSettings
 from jupyter_codecrafter.errors import RateLimited
 from jupyter_codecrafter.ratelimit import RULES, RateLimiter, parse_rule, rules_from_settings
@@ -35,6 +38,45 @@ async def test_keys_are_counted_separately() -> None:
     await rates.hit("login", "10.0.0.2")
     with pytest.raises(RateLimited):
         await rates.hit("login", "10.0.0.1")
+
+
+async def test_the_window_moves_on() -> None:
+    """A key at its limit gets through again once its oldest hit left the window, and a
+    reset clears what it used."""
+    rates = limiter("2/second")
+    for _ in range(2):
+        await rates.hit("login", "10.0.0.1")
+    with pytest.raises(RateLimited):
+        await rates.hit("login", "10.0.0.1")
+    await asyncio.sleep(1.05)
+    await rates.hit("login", "10.0.0.1")
+    await rates.reset("login", "10.0.0.1")
+    await rates.hit("login", "10.0.0.1")
+
+
+async def test_counting_in_process_starts_no_thread() -> None:
+    """Requests spaced out in time are counted without a thread (limits' memory storage
+    started one to expire entries after each lull)."""
+    threads = threading.active_count()
+    rates = limiter("100/minute")
+    for _ in range(3):
+        await asyncio.sleep(0.02)
+        await rates.hit("login", "10.0.0.1")
+    assert threading.active_count() == threads
+
+
+async def test_idle_keys_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key whose hits all left the window is dropped at the next sweep: memory follows
+    the clients of the last window, not every client ever seen."""
+    monkeypatch.setattr(ratelimit, "SWEEP_S", 0.0)
+    rates = limiter("5/second")
+    for address in ("10.0.0.1", "10.0.0.2"):
+        await rates.hit("login", address)
+    await asyncio.sleep(1.05)
+    await rates.hit("login", "10.0.0.3")
+    counters = rates._limiter
+    assert isinstance(counters, ratelimit._InProcess)
+    assert len(counters._windows) == 1
 
 
 async def test_unknown_or_disabled_rules_never_limit() -> None:
