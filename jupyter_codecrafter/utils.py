@@ -68,7 +68,7 @@ class Deferred:
         self._task = asyncio.ensure_future(action())
 
     def cancel(self) -> None:
-        """Not called, if not called yet (one called already goes on)."""
+        """Never call it, if it was not called yet (a call under way goes on)."""
         self._timer.cancel()
 
     async def settle(self) -> bool:
