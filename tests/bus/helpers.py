@@ -1,19 +1,8 @@
-"""Helpers for the bus suites: bounded waits instead of sleeps, a recording subscriber."""
+"""Helpers for the bus suites: a recording subscriber."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Wait until ``condition()`` holds; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition still false after {timeout_s}s")
-        await asyncio.sleep(0.01)
+from tests.waiting import eventually
 
 
 class Inbox:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from jupyter_codecrafter.bus.base import Bus
+from tests.waiting import eventually
 
 from .conftest import BusFactory
-from .helpers import Inbox, eventually
+from .helpers import Inbox
 
 
 async def test_publish_reaches_every_subscriber_including_the_publisher(

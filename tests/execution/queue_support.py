@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import aio_pika
@@ -25,15 +23,6 @@ from jupyter_codecrafter.utils import new_id
 
 class QueueFactory(Protocol):
     def __call__(self, **options: Any) -> JobQueue: ...
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    """Wait until ``condition()`` holds; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition still false after {timeout_s}s")
-        await asyncio.sleep(0.01)
 
 
 def job(name: str | None = None) -> JobMessage:

@@ -17,8 +17,9 @@ from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
 from jupyter_codecrafter.execution.queue.base import EventDelivery, create_queue, one_by_one
 from tests.services import free_port
+from tests.waiting import eventually
 
-from .queue_support import Recorder, TrackedAmqpQueue, delete_amqp_names, eventually, job
+from .queue_support import Recorder, TrackedAmqpQueue, delete_amqp_names, job
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

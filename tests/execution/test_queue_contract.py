@@ -12,13 +12,9 @@ from jupyter_codecrafter.config import CodeCrafterSettings
 from jupyter_codecrafter.errors import QueueError, QueueFull
 from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.base import EventDelivery, JobMessage, JobQueue, one_by_one
+from tests.waiting import eventually
 
-from .queue_support import (
-    QueueFactory,
-    Recorder,
-    eventually,
-    job,
-)
+from .queue_support import QueueFactory, Recorder, job
 
 
 async def _sentinel_arrives(

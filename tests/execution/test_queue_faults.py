@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from jupyter_codecrafter.execution.queue.base import EventDelivery, one_by_one
+from tests.waiting import eventually
 
-from .queue_support import QueueFactory, Recorder, eventually, job
+from .queue_support import QueueFactory, Recorder, job
 
 
 async def test_a_job_expiring_into_a_full_queue_still_runs(make_queue: QueueFactory) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_codecrafter.rooms.manager import Identity, RoomClient, RoomManager, initial_update
@@ -150,16 +150,6 @@ class Peer:
 
 def new_session_id() -> str:
     return uuid.uuid4().hex
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout_s: float = 10, interval_s: float = 0.02
-) -> None:
-    """Poll ``check`` until it holds (for state with no event to wait on, e.g. the store)."""
-    async with asyncio.timeout(timeout_s):
-        # The store has no change notification to wait on: polling is the honest way.
-        while not await check():
-            await asyncio.sleep(interval_s)
 
 
 async def new_session(

@@ -9,7 +9,8 @@ from typing import Any
 from jupyter_codecrafter.store.base import Store
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import Peer, eventually, new_session
+from tests.rooms.harness import Peer, new_session
+from tests.waiting import eventually
 
 EDITS = 10_000
 CELLS = 20

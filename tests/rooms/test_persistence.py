@@ -17,7 +17,8 @@ from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import Peer, eventually, new_session, sources
+from tests.rooms.harness import Peer, new_session, sources
+from tests.waiting import eventually
 
 
 async def stored_sources(store: Store, session_id: str) -> list[str]:
@@ -39,9 +40,8 @@ async def test_document_survives_unload_and_reload(
     await ann.leave()
 
     await eventually(lambda: _unloaded(manager, session_id))
-    state = await store.documents.load(session_id)
-    assert state.snapshot is not None
-    assert state.updates == []  # compacted when it unloaded
+    # The room leaves the manager first and compacts under its lock: wait for the store.
+    await eventually(lambda: _compacted(store, session_id))
 
     cat = await join(manager, session_id, name="cat")
     assert sources(cat.client) == ["kept = True", "also = 1"]
@@ -49,6 +49,11 @@ async def test_document_survives_unload_and_reload(
 
 async def _unloaded(manager: Any, session_id: str) -> bool:
     return manager.room(session_id) is None
+
+
+async def _compacted(store: Store, session_id: str) -> bool:
+    state = await store.documents.load(session_id)
+    return state.snapshot is not None and state.updates == []
 
 
 async def test_compaction_keeps_updates_it_had_not_merged(

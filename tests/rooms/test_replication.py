@@ -27,7 +27,8 @@ from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import SessionKind, SessionRole
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import Peer, eventually, new_session, sources
+from tests.rooms.harness import Peer, new_session, sources
+from tests.waiting import eventually
 
 
 def _same(one: Peer, two: Peer) -> bool:

@@ -13,7 +13,8 @@ from jupyter_codecrafter.store.base import Store
 from jupyter_codecrafter.store.records import SessionKind
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.conftest import Join, ManagerFactory
-from tests.rooms.harness import eventually, new_session, sources
+from tests.rooms.harness import new_session, sources
+from tests.waiting import eventually
 
 
 def loaded(manager: RoomManager, session_id: str) -> Room:

@@ -27,6 +27,7 @@ from jupyter_codecrafter.utils import new_id, utcnow
 from jupyter_codecrafter.worker import emitter
 from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
 from jupyter_codecrafter.worker.worker import Worker
+from tests.waiting import eventually
 
 LIMITS = Limits(timeout_s=20, memory_mb=512, output_bytes=100_000)
 INSTANCE = "server-1"
@@ -138,7 +139,7 @@ async def test_snippet_result_is_stored_and_streamed(rig: Rig) -> None:
     ]
     assert done.worker == "w1" and done.attempts == 1
     assert done.queued_at <= done.started_at <= done.finished_at  # type: ignore[operator]
-    await _until(lambda: any(e.type is EventType.FINISHED for e in rig.events))
+    await eventually(lambda: any(e.type is EventType.FINISHED for e in rig.events))
     types = [e.type for e in rig.events if e.job_id == job.id]
     assert types == [EventType.STARTED, EventType.OUTPUT, EventType.OUTPUT, EventType.FINISHED]
 
@@ -153,7 +154,7 @@ async def test_a_quick_cell_begins_with_its_output(
     await rig.finished(warm.id)
     job = await rig.submit(JobKind.CELL, "print(x)", session_id="s1")
     await rig.finished(job.id)
-    await _until(
+    await eventually(
         lambda: any(e.job_id == job.id and e.type is EventType.FINISHED for e in rig.events)
     )
     events = [e for e in rig.events if e.job_id == job.id]
@@ -166,7 +167,7 @@ async def test_a_silent_cell_is_marked_started(rig: Rig, monkeypatch: pytest.Mon
     await rig.worker("w1").start()
     job = await rig.submit(JobKind.CELL, "import time; time.sleep(1); print(1)", session_id="s1")
     await rig.finished(job.id)
-    await _until(
+    await eventually(
         lambda: any(e.job_id == job.id and e.type is EventType.FINISHED for e in rig.events)
     )
     types = [e.type for e in rig.events if e.job_id == job.id]
@@ -236,12 +237,6 @@ async def test_burst_mode_runs_what_is_queued_then_returns(rig: Rig) -> None:
         assert stored.outputs[0]["text"] == f"{n}\n"
 
 
-async def _until(predicate: object, timeout_s: float = 10) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-
 async def test_a_worker_heartbeat_lives_while_it_runs(rig: Rig) -> None:
     """A started worker announces itself alive; a stopped one withdraws at once."""
     worker = rig.worker("w1")
@@ -266,7 +261,7 @@ async def test_unconfined_worker_refuses_a_run_not_marked_as_trusted(
     assert done.status is JobStatus.FAILED and not marker.exists()
     assert done.outputs[0]["ename"] == "SandboxRequired"
     assert "bubblewrap" in done.outputs[0]["evalue"]
-    await _until(lambda: any(e.type is EventType.FINISHED for e in rig.events))
+    await eventually(lambda: any(e.type is EventType.FINISHED for e in rig.events))
     assert [e.type for e in rig.events] == [EventType.OUTPUT, EventType.FINISHED]
 
 
