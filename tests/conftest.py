@@ -7,19 +7,21 @@ don't see each other's data.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import faulthandler
 import gc
 import os
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.client import Api
+from tests.namespaces import new_namespace, used
 from tests.private_services import RabbitServer, RedisServer
 from tests.server import LIVE, JupyterServer, running, start_server
 from tests.services import docker_probe, free_port, need, unavailable, wait_for_port
@@ -66,7 +68,24 @@ SANDBOX_IMAGE = os.environ.get("CODECRAFTER_SANDBOX_IMAGE", "codecrafter-sandbox
 @pytest.fixture
 def namespace() -> str:
     """A unique prefix for names a test creates on a shared service."""
-    return f"t{uuid.uuid4().hex[:10]}."
+    return new_namespace()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _broker_names_deleted() -> Iterator[None]:
+    """When the session ends, the durable queues and exchanges of every namespace it used
+    are deleted from the broker, so runs do not pile them up."""
+    yield
+    if used():
+        with contextlib.suppress(Exception):  # no broker in this run: nothing to delete
+            asyncio.run(_delete_broker_names(_amqp_url(), used()))
+
+
+async def _delete_broker_names(url: str, namespaces: frozenset[str]) -> None:
+    from tests.execution.queue_support import delete_amqp_names
+
+    for namespace in namespaces:
+        await delete_amqp_names(url, namespace, set())
 
 
 @pytest.fixture(scope="session")
@@ -92,10 +111,14 @@ def redis_clean(redis_url: str) -> str:
     return redis_url
 
 
+def _amqp_url() -> str:
+    return os.environ.get("CODECRAFTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
     """A RabbitMQ broker (guest on loopback by default)."""
-    url = os.environ.get("CODECRAFTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    url = _amqp_url()
 
     def probe() -> None:
         import asyncio

@@ -14,6 +14,7 @@ import pytest
 
 from jupyter_codecrafter.rooms.protocol import CLOSE_DELETED, CLOSE_REMOVED
 from tests.client import Account, Api, assert_error
+from tests.namespaces import new_namespace
 from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer, running, start_server
 from tests.sessions.api_helpers import grant
@@ -44,7 +45,7 @@ def pair(
         "CODECRAFTER_REDIS_URL": redis_url,
         "CODECRAFTER_STORE_URL": store_url,
         "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CODECRAFTER_NAMESPACE": f"t{uuid.uuid4().hex[:10]}.",
+        "CODECRAFTER_NAMESPACE": new_namespace(),
         "CODECRAFTER_SANDBOX": "process",
     }
     first = start_server(workdir / "server1", env)

@@ -3,7 +3,6 @@ RabbitMQ and Redis: clients on either instance reach the kernel on the worker (i
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import nbformat
@@ -13,6 +12,7 @@ from nbclient import NotebookClient
 from tests.api.test_kernel_channel import OPEN_COMM, Pair, paired, text
 from tests.e2e.conftest import backends_env
 from tests.kernelws import WsKernelManager, kernel_channel_url
+from tests.namespaces import new_namespace
 from tests.server import JupyterServer, running, start_server, start_worker
 
 
@@ -24,7 +24,7 @@ def servers(
     module's tests (each has sessions of its own): a namespace of their own keeps them
     apart from other tests on the same broker and Redis."""
     tmp_path = tmp_path_factory.mktemp("kernel-channel-scaled")
-    env = backends_env(tmp_path, amqp_url, redis_url, f"t{uuid.uuid4().hex[:10]}.")
+    env = backends_env(tmp_path, amqp_url, redis_url, new_namespace())
     first = start_server(tmp_path / "server1", env)
     second = start_server(tmp_path / "server2", env)
     worker = start_worker(tmp_path / "worker", env)

@@ -8,11 +8,11 @@ import asyncio
 import os
 import random
 import secrets
-import uuid
 from pathlib import Path
 from typing import Any
 
 from tests.client import Account, Api
+from tests.namespaces import new_namespace
 from tests.notebooks import code_cell, ipynb
 from tests.rooms.chaos import ChaosEditor, marker_counts
 from tests.server import JupyterServer, running, start_server
@@ -29,7 +29,7 @@ def shared_env(tmp_path: Path, redis_url: str) -> dict[str, str]:
         "CODECRAFTER_STORE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
         "CODECRAFTER_REDIS_URL": redis_url,
         "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CODECRAFTER_NAMESPACE": f"t{uuid.uuid4().hex[:10]}.",
+        "CODECRAFTER_NAMESPACE": new_namespace(),
     }
 
 

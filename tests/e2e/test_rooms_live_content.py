@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import secrets
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, wrap
 from jupyter_codecrafter.store.records import DocumentState, SessionKind
 from tests.client import Api
+from tests.namespaces import new_namespace
 from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer, running, start_server
 from tests.sessions.api_helpers import grant
@@ -33,7 +33,7 @@ def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[JupyterServer, Jupyte
         "CODECRAFTER_STORE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
         "CODECRAFTER_REDIS_URL": redis_url,
         "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CODECRAFTER_NAMESPACE": f"t{uuid.uuid4().hex[:10]}.",
+        "CODECRAFTER_NAMESPACE": new_namespace(),
     }
     first = start_server(tmp_path / "one", env)
     with running(first):

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 
 import httpx
 
+from tests.namespaces import new_namespace
 from tests.server import JupyterServer
 
 
 def scaled_env(amqp_url: str, redis_url: str, mongo_server_url: str) -> dict[str, str]:
     """Settings for one deployment of its own (namespace, database, JWT secret)."""
-    namespace = f"ops{uuid.uuid4().hex[:8]}"
+    namespace = new_namespace("ops")
     return {
         "CODECRAFTER_BROKER_URL": amqp_url,
         "CODECRAFTER_REDIS_URL": redis_url,
-        "CODECRAFTER_STORE_URL": f"{mongo_server_url.rstrip('/')}/cc_{namespace}",
-        "CODECRAFTER_NAMESPACE": namespace + ".",
+        "CODECRAFTER_STORE_URL": f"{mongo_server_url.rstrip('/')}/cc_{namespace.rstrip('.')}",
+        "CODECRAFTER_NAMESPACE": namespace,
         "CODECRAFTER_JWT_SECRET": secrets.token_urlsafe(48),
         "CODECRAFTER_JSON_LOGS": "1",
         "CODECRAFTER_WORKER_HEARTBEAT_TTL_S": "6",
