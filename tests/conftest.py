@@ -79,6 +79,17 @@ def _broker_names_deleted() -> Iterator[None]:
     if used():
         with contextlib.suppress(Exception):  # no broker in this run: nothing to delete
             asyncio.run(_delete_broker_names(_amqp_url(), used()))
+        with contextlib.suppress(Exception):  # nor Redis
+            _delete_redis_keys(_redis_url(), used())
+
+
+def _delete_redis_keys(url: str, namespaces: frozenset[str]) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    for namespace in namespaces:
+        for key in client.scan_iter(match=f"{namespace}*", count=1000):
+            client.delete(key)
 
 
 async def _delete_broker_names(url: str, namespaces: frozenset[str]) -> None:
@@ -90,8 +101,8 @@ async def _delete_broker_names(url: str, namespaces: frozenset[str]) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """A Redis database for tests (db 15 by default), flushed by ``redis_clean``."""
-    url = os.environ.get("CODECRAFTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    """A Redis database for tests (db 15 by default)."""
+    url = _redis_url()
 
     def probe() -> None:
         import redis
@@ -103,12 +114,15 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def redis_clean(redis_url: str) -> str:
-    """The Redis URL, with its database emptied before the test."""
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
+def redis_clean(redis_url: str, namespace: str) -> str:
+    """The Redis URL for a test that keeps its keys under its ``namespace``, where nothing
+    of another test can be. Nothing is flushed: a second test run on the same machine
+    would lose its keys mid-test. The session deletes its namespaces' keys at its end."""
     return redis_url
+
+
+def _redis_url() -> str:
+    return os.environ.get("CODECRAFTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _amqp_url() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -146,10 +147,11 @@ async def test_redis_keys_carry_the_namespace(
     """Counters live under the deployment's namespace, so deployments sharing Redis don't mix."""
     import redis.asyncio as aioredis
 
-    await redis_limiters[0].hit("login", "10.0.0.1")
+    client_ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.1"  # this test's own
+    await redis_limiters[0].hit("login", client_ip)
     client = aioredis.Redis.from_url(redis_clean)
     try:
-        keys = [key.decode() async for key in client.scan_iter()]
+        keys = [key.decode() async for key in client.scan_iter(match=f"*{client_ip}*")]
     finally:
         await client.aclose()
     assert keys and all(key.startswith(namespace + "codecrafter:ratelimit") for key in keys)
