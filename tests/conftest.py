@@ -72,9 +72,10 @@ def namespace() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _broker_names_deleted() -> Iterator[None]:
-    """When the session ends, the durable queues and exchanges of every namespace it used
-    are deleted from the broker, so runs do not pile them up."""
+def _namespaces_deleted() -> Iterator[None]:
+    """When the session ends, what every namespace it used left on the shared services is
+    deleted (the broker's durable queues and exchanges, Redis keys), so runs do not pile
+    them up."""
     yield
     if used():
         with contextlib.suppress(Exception):  # no broker in this run: nothing to delete
