@@ -195,17 +195,24 @@ class OutputWriter:
         return list(job.outputs) if job is not None else None
 
     def _scratch(self, session_id: str, room: Doc[Any]) -> Scratch:
-        scratch = self._scratches.pop(session_id, None) or Scratch()
+        scratch = self._scratches.pop(session_id, None)
+        if scratch is None or not scratch.serves(room):
+            scratch = Scratch(room)
+            self._drop_stale_scratches()
         self._scratches[session_id] = scratch
         while len(self._scratches) > MAX_SCRATCHES:
             self._scratches.popitem(last=False)
         scratch.sync(room)
         return scratch
 
+    def _drop_stale_scratches(self) -> None:
+        """Copies of rooms that were unloaded meanwhile: they would only take memory."""
+        for session_id, scratch in list(self._scratches.items()):
+            if scratch.stale:
+                del self._scratches[session_id]
+
     def _forget(self, key: tuple[str, str]) -> None:
         self._held.pop(key, None)
-        if not any(session == key[0] for session, _ in self._held):
-            self._scratches.pop(key[0], None)
 
 
 class _Batch:

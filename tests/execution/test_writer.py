@@ -18,6 +18,7 @@ from jupyter_codecrafter.execution.writer import OutputWriter
 from jupyter_codecrafter.rooms.documents import content_of, doc_from_state, wrap
 from jupyter_codecrafter.rooms.manager import RoomManager, initial_update
 from jupyter_codecrafter.rooms.notebook import find_cell
+from jupyter_codecrafter.rooms.yupdates import decode_state_vector
 from jupyter_codecrafter.store.base import Store, create_store
 from jupyter_codecrafter.store.records import SessionKind
 
@@ -218,3 +219,28 @@ async def test_a_room_given_only_run_outputs_still_compacts(store: Store) -> Non
     finally:
         await manager.stop()
         await bus.close()
+
+
+async def clients(rooms: RoomManager) -> int:
+    """How many Yjs clients the live document holds structs of."""
+    async with rooms.edit("s1", SessionKind.NOTEBOOK) as notebook:
+        return len(decode_state_vector(notebook.ydoc.get_state()))
+
+
+async def test_runs_do_not_add_a_client_each_to_the_document(
+    rooms: RoomManager, writer: OutputWriter
+) -> None:
+    """Ten runs add one Yjs client to the notebook, not ten: each client stays in the state
+    vector that every later update and sync carries."""
+    before = await clients(rooms)
+    for run in range(10):
+        output = {"output_type": "stream", "name": "stdout", "text": f"{run}\n"}
+        done = {"status": "succeeded", "execution_count": run + 1}
+        for seq, (kind, fields) in enumerate(
+            [(EventType.OUTPUT, {"output": output}), (EventType.FINISHED, done)], start=1
+        ):
+            await writer.apply(
+                JobEvent(kind, f"job{run}", session_id="s1", cell_id="c1", seq=seq, **fields)
+            )
+    assert (await cell(rooms))["outputs"][0]["text"] == "9\n"
+    assert await clients(rooms) - before == 1
