@@ -3,12 +3,14 @@ instance to the kernel, and what the kernel says back, over the bus (``kernelwir
 
 The bridge has a jupyter_client connection of its own beside the one that runs cells: its
 requests (completion, inspection, comm messages...) get their replies on its own shell
-socket, and its IOPub subscription sees everything the kernel publishes, cell outputs
-included, which every client of the session receives (ipywidgets' Output capture and
-JupyterLab's futures need them). A request keeps its msg_id, which the kernel may hand back
-in state (ipywidgets' Output widget captures by it, through the sender's future), unless
-another connection or a run already used that id: then it gets a fresh one, so nobody takes
-another's reply; the client's own header goes back on the way out.
+socket. Everything the kernel publishes, cell outputs included, comes from the kernel's one
+IOPub reader (``iopub.py``), and every client of the session receives it (ipywidgets'
+Output capture and JupyterLab's futures need them).
+
+A request keeps its msg_id, which the kernel may hand back in state (ipywidgets' Output
+widget captures by it, through the sender's future), unless another connection or a run
+already used that id: then it gets a fresh one, so nobody takes another's reply; the
+client's own header goes back on the way out.
 
 Servers filter by role before publishing here (``sessions/permissions.py``); the bridge
 trusts them, except that an ``input()`` answer must come from the user who was asked.
@@ -37,6 +39,9 @@ from .stdin import InputAsker
 log = logging.getLogger("jupyter_codecrafter.worker")
 
 REMEMBERED_REQUESTS = 1024  # requests whose replies can still find their client
+# IOPub messages waiting for the bus; past it they are dropped, as zmq drops past its
+# high-water mark (what a lagging bus costs is the clients' view, never the run).
+BACKLOG = 1000
 
 
 class KernelBridge:
@@ -45,13 +50,20 @@ class KernelBridge:
         self._session_id = session_id
         self._kernel = kernel
         self._client: AsyncKernelClient | None = None
-        self._pumps: list[asyncio.Task[None]] = []
+        self._pump: asyncio.Task[None] | None = None  # the shell replies' forwarding
         self._subscription: Subscription | None = None
+        self._published: asyncio.Queue[dict[str, Any]] = asyncio.Queue(BACKLOG)
+        self._unlisten: Callable[[], None] | None = None
+        self._forwarding: asyncio.Task[None] | None = None
         # our msg_id -> (the client's connection, the header it sent)
         self._sent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
 
     async def start(self) -> None:
         await self._connect()
+        self._unlisten = self._kernel.listen(self._on_published)
+        self._forwarding = asyncio.create_task(
+            self._forward(self._published.get, "iopub"), name="codecrafter-bridge-iopub"
+        )
         channel = kernel_in_channel(self._session_id)
         self._subscription = await self._bus.subscribe(channel, self._on_in)
 
@@ -63,7 +75,15 @@ class KernelBridge:
     async def close(self) -> None:
         if self._subscription is not None:
             await self._subscription.close()
+        if self._unlisten is not None:
+            self._unlisten()
+        if self._forwarding is not None:
+            await _cancelled(self._forwarding)
         await self._disconnect()
+
+    def _on_published(self, msg: dict[str, Any]) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._published.put_nowait(msg)
 
     def input_asker(self, tag: str, user_id: str | None, cell_id: str | None) -> InputAsker:
         """What a run calls with each input_request: it goes to ``user_id``'s clients."""
@@ -79,42 +99,33 @@ class KernelBridge:
         await self.publish(Envelope(message, to_job=tag, job=tag))
 
     async def _connect(self) -> None:
-        client = make_client(self._kernel.connection_info)
+        client = make_client(self._kernel.connection_info, iopub=False)
         try:
-            # IOPub subscriptions take a moment: what the kernel publishes before ours is
-            # live would be lost (the first run's widgets), so wait until it delivers.
             await wait_until_ready(
-                client, timeout_s=CONNECT_TIMEOUT_S, is_alive=self._kernel.check_alive
+                client, timeout_s=CONNECT_TIMEOUT_S, is_alive=self._kernel.check_alive, iopub=False
             )
         except BaseException:
             client.stop_channels()
             raise
         self._client = client
-        self._pumps = [
-            self._pump("iopub", client.get_iopub_msg),
-            self._pump("shell", client.get_shell_msg),
-        ]
+        self._pump = asyncio.create_task(
+            self._forward(client.get_shell_msg, "shell"), name="codecrafter-bridge-shell"
+        )
 
-    def _pump(
-        self, channel: str, receive: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> asyncio.Task[None]:
-        async def forward() -> None:
-            while True:
-                msg = await receive()
-                try:
-                    await self._out(KernelMessage.from_dict(channel, msg))
-                except Exception:  # one bad message or a bus hiccup must not end the pump
-                    log.warning("could not forward a kernel message", exc_info=True)
-
-        return asyncio.create_task(forward(), name=f"codecrafter-bridge-{channel}")
+    async def _forward(
+        self, receive: Callable[[], Awaitable[dict[str, Any]]], channel: str
+    ) -> None:
+        while True:
+            msg = await receive()
+            try:
+                await self._out(KernelMessage.from_dict(channel, msg))
+            except Exception:  # one bad message or a bus hiccup must not end the forwarding
+                log.warning("could not forward a kernel message", exc_info=True)
 
     async def _disconnect(self) -> None:
-        for task in self._pumps:
-            task.cancel()
-        for task in self._pumps:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._pumps = []
+        if self._pump is not None:
+            await _cancelled(self._pump)
+            self._pump = None
         if self._client is not None:
             self._client.stop_channels()
             self._client = None
@@ -215,3 +226,9 @@ def _error_reply(outcome: ExecutionOutcome) -> KernelMessage:
         "execution_count": outcome.execution_count,
     }
     return KernelMessage("shell", header, content=content)
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

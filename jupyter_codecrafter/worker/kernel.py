@@ -14,6 +14,7 @@ Each execute ends with a :class:`JobStatus`:
 ``input()`` asks the user who ran the cell (see ``stdin.py``); what the code prints inside
 an ipywidgets Output widget goes into the widget (``capture.py``); the outcome carries the
 kernel's execute_reply, for a client that sent the execute through its kernel channel.
+What the kernel publishes is read once (``iopub.py``), for the run and the bridge.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..errors import SandboxError
 from ..store.records import JobStatus, Limits
 from ..utils import utcnow
 from .capture import Capture, OutputWidgets
+from .iopub import Inbox, IOPubReader, Listener
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox
@@ -76,7 +78,7 @@ class _Asker:
 
 @dataclass(slots=True)
 class _Run:
-    msg_id: str
+    inbox: Inbox
     collector: OutputCollector
     on_output: OnOutput
     deadline: float
@@ -126,13 +128,14 @@ class Kernel:
         self._client = client
         self._lock = asyncio.Lock()
         self._alive = True
-        self._heard_at = time.monotonic()  # when the kernel last sent us a message
         self._closing = False  # restart or shutdown under way: a running execute is cancelled
         self._interrupted = False
         self._stdin: StdinRelay | None = None
         self._current: _Run | None = None
         self._executes: OrderedDict[str, str] = OrderedDict()  # kernel msg id -> tag
         self.output_widgets = OutputWidgets()  # kept up to date by the kernel's bridge
+        self._iopub = IOPubReader()
+        self._iopub.start(client)
 
     @property
     def connection_info(self) -> dict[str, Any]:
@@ -142,6 +145,10 @@ class Kernel:
     def tag_of(self, msg_id: str) -> str | None:
         """The tag of the execute that sent ``msg_id`` (a recent one), if any."""
         return self._executes.get(msg_id)
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Pass everything the kernel publishes to ``listener``; returns what stops it."""
+        return self._iopub.listen(listener)
 
     def answer_input(self, user_id: str | None, value: str) -> bool:
         """Answer the running cell's ``input()``, if it asked ``user_id``."""
@@ -164,7 +171,7 @@ class Kernel:
 
     async def check_alive(self) -> bool:
         """Whether the kernel still runs: heard from just now, or else as the sandbox says."""
-        if self._alive and time.monotonic() - self._heard_at < HEARD_FRESH_S:
+        if self._alive and time.monotonic() - self._iopub.heard_at < HEARD_FRESH_S:
             return True
         if self._alive and not await self._kernel.is_alive():
             self._alive = False
@@ -189,6 +196,7 @@ class Kernel:
         async with self._lock:
             self._closing = False
             self._alive = False
+            await self._iopub.stop()
             self._client.stop_channels()
             kernel = await self.sandbox.start_kernel(self.limits)
             try:
@@ -197,7 +205,8 @@ class Kernel:
                 await kernel.stop()
                 raise
             self._kernel, self._alive = kernel, True
-            self._heard_at = self.last_used = time.monotonic()
+            self._iopub.start(self._client)
+            self._iopub.heard_at = self.last_used = time.monotonic()
             self.started_at = utcnow()
 
     async def shutdown(self) -> None:
@@ -206,6 +215,7 @@ class Kernel:
         self._alive = False
         await self._kernel.stop()
         async with self._lock:
+            await self._iopub.stop()
             self._client.stop_channels()
 
     async def execute(
@@ -227,7 +237,7 @@ class Kernel:
             self.last_used = time.monotonic()
             self.running = tag
             try:
-                run = self._current = _Run("", OutputCollector(output_bytes), on_output, 0.0)
+                run = self._current = _Run(Inbox(""), OutputCollector(output_bytes), on_output, 0.0)
                 return await self._execute(code, timeout_s, run, tag, _Asker(user_id, on_input))
             except BaseException:
                 # Cancelled, or on_output failed: don't leave the kernel running this code.
@@ -235,7 +245,7 @@ class Kernel:
                     await self._kernel.interrupt()
                 raise
             finally:
-                self.running, self._current = None, None
+                self.running, self._current, self._iopub.inbox = None, None, None
                 self.last_used = time.monotonic()
 
     async def _execute(
@@ -253,13 +263,15 @@ class Kernel:
         self._interrupted = False
         # stop_on_error aborts requests queued behind a failing one; executes here never queue
         # (one at a time), and with it some kernels also abort the next, unrelated request.
-        run.msg_id = self._client.execute(
+        msg_id = self._client.execute(
             code, store_history=True, allow_stdin=asker.on_input is not None, stop_on_error=False
         )
-        self._remember(run.msg_id, tag)
+        # Nothing is read between the send and here: no reply can come before its inbox.
+        run.inbox = self._iopub.inbox = Inbox(msg_id)
+        self._remember(msg_id, tag)
         run.capture = Capture(
             self.output_widgets,
-            run.msg_id,
+            msg_id,
             self._send_outputs,
             limit_bytes=run.collector.limit_bytes,
         )
@@ -295,7 +307,7 @@ class Kernel:
 
         relay = StdinRelay(
             self._client,
-            parent_id=run.msg_id,
+            parent_id=run.inbox.msg_id,
             user_id=user_id,
             timeout_s=self.input_timeout_s,
             asker=on_input,
@@ -328,14 +340,11 @@ class Kernel:
             if wait_s <= 0:
                 return "timeout"
             try:
-                msg = await self._client.get_iopub_msg(timeout=wait_s)
-            except Empty:
+                msg = await run.inbox.get(wait_s)
+            except TimeoutError:
                 if not await self._kernel.is_alive():
                     return "died"
                 continue
-            self._heard_at = time.monotonic()
-            if msg["parent_header"].get("msg_id") != run.msg_id:
-                continue  # late output of an earlier, interrupted execute
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return "idle"
             if await self._handle(run, msg["msg_type"], msg["content"]):
@@ -381,7 +390,7 @@ class Kernel:
                 return ending  # past the cap, messages are dropped until idle
 
     async def _replied(self, run: _Run) -> ExecutionOutcome:
-        run.reply = await self._reply(run.msg_id)
+        run.reply = await self._reply(run.inbox.msg_id)
         content = None if run.reply is None else run.reply["content"]
         if content is None:
             return self._outcome(run, JobStatus.INTERNAL_ERROR, "The kernel did not reply.")

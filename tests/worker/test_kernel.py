@@ -87,6 +87,31 @@ async def test_state_persists_between_executes(kernel: Kernel) -> None:
     assert second.execution_count == first.execution_count + 1
 
 
+async def test_listeners_and_the_run_both_get_what_the_kernel_publishes(kernel: Kernel) -> None:
+    """A listener (the session's kernel channel) gets every message of a run, the run gets
+    its output too, and a stopped listener gets nothing more."""
+    heard: list[dict[str, Any]] = []
+    stop = kernel.listen(heard.append)
+    outcome = await run(kernel, "print('both')")
+    stop()
+    assert stdout(outcome) == "both\n"
+    assert [m["content"]["text"] for m in heard if m["msg_type"] == "stream"] == ["both\n"]
+    assert heard[-1]["content"] == {"execution_state": "idle"}
+    count = len(heard)
+    await run(kernel, "print('alone')")
+    assert len(heard) == count
+
+
+async def test_a_forged_message_from_the_kernel_is_skipped(kernel: Kernel) -> None:
+    """Code that publishes a message without the connection's signature breaks nothing: the
+    run ends normally with its output, and the next run works."""
+    forged = [b"<IDS|MSG>", b"forged", b"{}", b"{}", b"{}", b"{}"]
+    code = f"get_ipython().kernel.iopub_socket.send_multipart({forged!r})\nprint('after')"
+    outcome = await run(kernel, code)
+    assert (outcome.status, stdout(outcome)) == (JobStatus.SUCCEEDED, "after\n")
+    assert stdout(await run(kernel, "print('next')")) == "next\n"
+
+
 async def test_error_is_failed_with_an_error_output(kernel: Kernel) -> None:
     """An exception makes the run FAILED, with the error named and an nbformat error output."""
     outcome = await run(kernel, "undefined_name_here")

@@ -123,27 +123,29 @@ def seal_socket_dir(socket_dir: Path) -> None:
     os.chmod(socket_dir, 0o755)  # noqa: S103 - the sandbox user must still reach its sockets
 
 
-def make_client(info: dict[str, Any]) -> AsyncKernelClient:
+def make_client(info: dict[str, Any], *, iopub: bool = True) -> AsyncKernelClient:
     client = AsyncKernelClient()
     client.load_connection_info(cast(KernelConnectionInfo, info))
-    client.start_channels(hb=False)
+    client.start_channels(hb=False, iopub=iopub)
     return client
 
 
 async def wait_until_ready(
-    client: AsyncKernelClient, *, timeout_s: float, is_alive: IsAlive
+    client: AsyncKernelClient, *, timeout_s: float, is_alive: IsAlive, iopub: bool = True
 ) -> None:
-    """Wait for a kernel_info reply and for IOPub to deliver (its subscription is set up)."""
+    """Wait for a kernel_info reply and, with ``iopub``, for IOPub to deliver (its
+    subscription is set up)."""
     deadline = time.monotonic() + timeout_s
-    while not await _answers_kernel_info(client):
+    while not await _answers_kernel_info(client, iopub=iopub):
         if not await is_alive():
             raise SandboxError("The kernel exited while starting.")
         if time.monotonic() > deadline:
             raise SandboxError(f"The kernel did not answer within {timeout_s:g} s.")
-    await _flush_iopub(client)
+    if iopub:
+        await _flush_iopub(client)
 
 
-async def _answers_kernel_info(client: AsyncKernelClient) -> bool:
+async def _answers_kernel_info(client: AsyncKernelClient, *, iopub: bool) -> bool:
     msg_id = client.kernel_info()
     try:
         while True:
@@ -151,12 +153,13 @@ async def _answers_kernel_info(client: AsyncKernelClient) -> bool:
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         # The reply came on shell; IOPub is subscribed once it shows this request's status.
-        while True:
+        while iopub:
             msg = await client.get_iopub_msg(timeout=0.5)
             if msg["parent_header"].get("msg_id") == msg_id:
                 return True
     except Empty:
         return False
+    return True
 
 
 async def _flush_iopub(client: AsyncKernelClient) -> None:
