@@ -21,12 +21,16 @@ only PATH, HOME, TMPDIR and LANG, cwd a private temporary directory removed at t
   process that starts a new session escapes that.
 - wall-clock timeout and output cap as in the Docker backend. Not enforced: network, tmpfs
   size (files go to the real disk, bounded per file only), CPU share.
+- a child dies with its worker: it gets SIGKILL when the thread that started it (the
+  worker's event loop) ends, however the worker ended (``PR_SET_PDEATHSIG``). What the code
+  starts in a new session of its own is not covered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import resource
 import shutil
@@ -62,6 +66,9 @@ RUN_NOFILE = 256
 _DRAIN_S = 2.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 KERNEL_COMMAND = (sys.executable, "-m", "ipykernel_launcher", "-f")  # + the connection file
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Loaded here, in the worker: a child between fork and exec should not load libraries.
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -97,8 +104,10 @@ def rlimits(
         values[resource.RLIMIT_NPROC] = nproc
     elif os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
         values[resource.RLIMIT_NPROC] = _user_tasks() + limits.pids
+    worker = os.getpid()
 
     def apply() -> None:
+        _die_with(worker)
         for which, value in values.items():
             # A CPU hard limit would SIGKILL a program that ignores SIGXCPU, which reads as
             # the OOM killer's; without one, the wall clock stops it: timed_out.
@@ -106,6 +115,14 @@ def rlimits(
             resource.setrlimit(which, (value, hard))
 
     return apply
+
+
+def _die_with(worker: int) -> None:
+    """In a child before it execs: be killed when its worker ends, even by SIGKILL."""
+    if _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        os._exit(126)  # never a child that could outlive its worker unnoticed
+    if os.getppid() != worker:
+        os._exit(126)  # the worker ended between the fork and the prctl
 
 
 @dataclass(frozen=True, slots=True)
