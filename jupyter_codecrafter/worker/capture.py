@@ -46,7 +46,7 @@ class OutputWidgets:
         if not isinstance(comm_id, str):
             return
         if msg_type == "comm_open" and state.get("_model_name") == OUTPUT_MODEL:
-            # Both of the worker's connections see it: the later must not undo a capture.
+            # The run and the bridge both pass it on: the later must not undo a capture.
             self._outputs.setdefault(comm_id, list(state.get("outputs") or []))
         elif msg_type == "comm_msg" and comm_id in self and data.get("method") in _UPDATES:
             if isinstance(state.get("outputs"), list):
