@@ -22,8 +22,8 @@ only PATH, HOME, TMPDIR and LANG, cwd a private temporary directory removed at t
 - wall-clock timeout and output cap as in the Docker backend. Not enforced: network, tmpfs
   size (files go to the real disk, bounded per file only), CPU share.
 - a child dies with its worker: it gets SIGKILL when the thread that started it (the
-  worker's event loop) ends, however the worker ended (``PR_SET_PDEATHSIG``). What the code
-  starts in a new session of its own is not covered.
+  worker's event loop) ends, however the worker ended (``PR_SET_PDEATHSIG``). The processes
+  the child starts itself do not: a killed worker's runs can leave them running.
 """
 
 from __future__ import annotations
