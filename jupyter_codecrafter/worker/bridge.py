@@ -31,7 +31,7 @@ from ..bus.base import Bus, Subscription
 from ..errors import MalformedMessage
 from ..execution.kernelwire import Envelope, KernelMessage, kernel_in_channel, kernel_out_channel
 from ..rooms.replication import publish_notice
-from ..utils import new_id, utcnow
+from ..utils import cancel_and_wait, new_id, utcnow
 from .kernel import CONNECT_TIMEOUT_S, ExecutionOutcome, Kernel
 from .sandbox._connection import make_client, wait_until_ready
 from .stdin import InputAsker
@@ -78,7 +78,7 @@ class KernelBridge:
         if self._unlisten is not None:
             self._unlisten()
         if self._forwarding is not None:
-            await _cancelled(self._forwarding)
+            await cancel_and_wait([self._forwarding])
         await self._disconnect()
 
     def _on_published(self, msg: dict[str, Any]) -> None:
@@ -124,7 +124,7 @@ class KernelBridge:
 
     async def _disconnect(self) -> None:
         if self._pump is not None:
-            await _cancelled(self._pump)
+            await cancel_and_wait([self._pump])
             self._pump = None
         if self._client is not None:
             self._client.stop_channels()
@@ -226,9 +226,3 @@ def _error_reply(outcome: ExecutionOutcome) -> KernelMessage:
         "execution_count": outcome.execution_count,
     }
     return KernelMessage("shell", header, content=content)
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

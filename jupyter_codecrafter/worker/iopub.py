@@ -7,13 +7,14 @@ serves the rooms.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
+
+from ..utils import cancel_and_wait
 
 log = logging.getLogger("jupyter_codecrafter.worker")
 
@@ -62,9 +63,7 @@ class IOPubReader:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     async def _read(self, client: AsyncKernelClient) -> None:
