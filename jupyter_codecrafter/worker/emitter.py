@@ -45,7 +45,9 @@ class Emitter:
     async def __call__(self, event: JobEvent) -> None:
         if self._reply_to is None:
             return
-        self.cancel_start()
+        if self._start is not None:
+            # A STARTED already numbered when its timer fired goes out first, in seq order.
+            await self._start.settle()
         await self._dispatch(self._numbered(event))
 
     def start_soon(self) -> None:
