@@ -27,7 +27,9 @@ PACKAGES="${CODECRAFTER_SANDBOX_PACKAGES:-python3,python3-ipykernel,python3-cffi
 # and comm, pure Python, go into the root's /usr/local with pip (ipywidgets 8.1 carries a
 # shim for Debian's ipykernel 6.17); the frontend packages it names are not needed there.
 PYPI_PACKAGES="${CODECRAFTER_SANDBOX_PYPI:-ipywidgets==8.1.9 comm==0.2.3}"
-BUILD_ID="$(printf '%s\n' "$SUITE" "$PACKAGES" "$PYPI_PACKAGES" | sha256sum | cut -c1-16)"
+# Bumped when the steps below change what an image holds, so that older images are rebuilt.
+RECIPE=2
+BUILD_ID="$(printf '%s\n' "$RECIPE" "$SUITE" "$PACKAGES" "$PYPI_PACKAGES" | sha256sum | cut -c1-16)"
 SANDBOX_UID=1000
 
 die() { echo "build-sandbox-image: $*" >&2; exit 1; }
@@ -90,6 +92,12 @@ PY_SITE="$ROOT/usr/local/lib/$(basename "$(readlink -f "$ROOT/usr/bin/python3")"
 ${CODECRAFTER_PIP:-python3 -m pip} install --quiet --no-deps --no-compile --target "$PY_SITE" \
     $PYPI_PACKAGES >>"$LOG" 2>&1 || fail "pip install --target ($PYPI_PACKAGES)"
 
+# debugpy (a Depends of Debian's python3-ipykernel) costs each kernel start about 0.1 s of
+# CPU (its import, and pkg_resources through pydevd), and nothing can use it: kernel
+# channels relay no debug requests. ipykernel runs without it.
+dpkg --root="$ROOT" --purge --force-depends python3-debugpy >>"$LOG" 2>&1 \
+    || fail "removing python3-debugpy"
+
 # The unprivileged user the sandboxes run as; home is the tmpfs.
 echo "sandbox:x:$SANDBOX_UID:$SANDBOX_UID:sandbox:/tmp:/bin/bash" >>"$ROOT/etc/passwd"
 echo "sandbox:x:$SANDBOX_UID:" >>"$ROOT/etc/group"
@@ -112,7 +120,7 @@ tar --numeric-owner -C "$ROOT" -c . | docker import \
     - "$IMAGE" >>"$LOG" 2>&1 || fail "docker import"
 
 docker run --rm --network none "$IMAGE" sh -c \
-    'python3 -c "import ipykernel, ipywidgets" && node --version && gcc --version && g++ --version' \
+    'python3 -c "import ipykernel.kernelapp, ipywidgets" && node --version && gcc --version && g++ --version' \
     >>"$LOG" 2>&1 || fail "checking the image (ipykernel, ipywidgets, node, gcc, g++)"
 
 # A rebuild leaves the previous image untagged; drop it unless a container still uses it.
