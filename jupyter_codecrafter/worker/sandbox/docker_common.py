@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import functools
 import os
+import shlex
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,7 @@ from docker.types import Ulimit
 
 from ...errors import SandboxError
 from ...store.records import Limits
+from ._connection import KERNEL_ARGS
 from ._runs import CappedOutput, run_cpu_s
 from .languages import BINARY, Language
 
@@ -48,7 +50,8 @@ CONNECTION_MOUNT = "/c.json"
 KERNEL_COMMAND = (
     "sh",
     "-c",
-    f"cp {CONNECTION_MOUNT} /tmp/c.json && exec python3 -m ipykernel_launcher -f /tmp/c.json",
+    f"cp {CONNECTION_MOUNT} /tmp/c.json && "
+    f"exec python3 -m ipykernel_launcher {shlex.join(KERNEL_ARGS)} -f /tmp/c.json",
 )
 ENVIRONMENT = {
     "HOME": SANDBOX_TMP,

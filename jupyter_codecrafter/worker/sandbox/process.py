@@ -48,6 +48,7 @@ from ...errors import SandboxError
 from ...store.records import JobStatus, Limits
 from ._connection import (
     CONNECTION_FILE,
+    KERNEL_ARGS,
     SOCKET_NAME,
     check_ready,
     ensure_runtime_dir,
@@ -65,7 +66,8 @@ KERNEL_NOFILE = 1024
 RUN_NOFILE = 256
 _DRAIN_S = 2.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
-KERNEL_COMMAND = (sys.executable, "-m", "ipykernel_launcher", "-f")  # + the connection file
+# + the connection file
+KERNEL_COMMAND = (sys.executable, "-m", "ipykernel_launcher", *KERNEL_ARGS, "-f")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Loaded here, in the worker: a child between fork and exec should not load libraries.
 _LIBC = ctypes.CDLL(None, use_errno=True)
