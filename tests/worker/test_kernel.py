@@ -15,7 +15,7 @@ import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_codecrafter.errors import SandboxError
-from jupyter_codecrafter.store.records import JobStatus
+from jupyter_codecrafter.store.records import JobStatus, Limits
 from jupyter_codecrafter.worker.kernel import ExecutionOutcome, Kernel
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
 from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
@@ -297,6 +297,12 @@ async def test_kernel_that_ignores_interrupts_is_stopped_after_a_timeout(sandbox
         assert (await run(fresh, "print(1)")).status == JobStatus.INTERNAL_ERROR
     finally:
         await fresh.shutdown()
+
+
+async def test_a_kernel_that_dies_as_it_starts_is_reported_as_such(sandbox: Sandbox) -> None:
+    """A kernel killed while it starts (8 MiB of memory) is found exited, not waited for."""
+    with pytest.raises(SandboxError, match="exited while starting"):
+        await Kernel.start(sandbox, Limits(timeout_s=30, memory_mb=8))
 
 
 async def test_kernel_that_dies_is_an_internal_error(sandbox: Sandbox) -> None:
