@@ -57,7 +57,7 @@ async def cell_run(
 async def run_burst(api: Api, pairs: list[tuple[Account, dict[str, Any]]]) -> float:
     """Seconds from the moment every student presses Run to the last run's ``finished_at``.
     The clients poll every 0.5 s: 30 clients polling often load the 2 cores more than the
-    kernels' starts do (at 5 ms they took 17 of the 40 CPU-seconds of a cold burst)."""
+    kernels' starts do (at 5 ms they took 17 of the 42 CPU-seconds of a cold burst)."""
     started = time.time()
     jobs = await asyncio.gather(*(cell_run(api, a, s["id"], poll_s=0.5) for a, s in pairs))
     return max(finished_at(job) for job in jobs) - started
