@@ -38,6 +38,7 @@ import pytest
 
 from jupyter_codecrafter.worker.sandbox.cgroups import memory_root
 from tests.client import Account, Api, assert_error
+from tests.processes import processes_with
 from tests.server import JupyterServer, running, start_server
 
 LIMITS = {
@@ -132,19 +133,6 @@ class Job(dict[str, Any]):
 def marker() -> str:
     """A number no other process uses as an argument: ``sleep <marker>`` is findable."""
     return str(secrets.randbelow(10**9) + 10**9)
-
-
-def processes_with(argument: str) -> list[int]:
-    """Pids of this host whose command line has ``argument`` as one of its words."""
-    found = []
-    for entry in os.scandir("/proc"):
-        try:
-            words = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # not a process, or gone meanwhile
-        if entry.name.isdigit() and argument.encode() in words:
-            found.append(int(entry.name))
-    return found
 
 
 def containers_of(worker_id: str) -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from jupyter_codecrafter.store.records import JobStatus, Limits
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
 from jupyter_codecrafter.worker.sandbox.cgroups import memory_root
 from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
+from tests.processes import processes_with
 from tests.worker.conftest import LIMITS, leftover_containers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -112,20 +112,7 @@ async def test_process_run_kills_what_it_started(sandbox: Sandbox) -> None:
     code = f"sleep {marker} &\nsleep {marker} &\necho started"
     result = await sandbox.run("bash", code, "", LIMITS)
     assert result.stdout == "started\n"
-    assert _processes_with_argument(marker) == []
-
-
-def _processes_with_argument(argument: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                cmdline = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if argument.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+    assert processes_with(marker) == []
 
 
 # Confined backends only: what the process backend (a resource fence) does not enforce.

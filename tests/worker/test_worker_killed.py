@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import process_dirs
 from tests.waiting import eventually
 
 # A stand-in for a worker: a kernel started, and a run that would take an hour.
@@ -38,17 +39,15 @@ asyncio.run(main())
 def users_of(directory: Path) -> list[int]:
     """Processes whose command line or working directory is inside ``directory``."""
     found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for pid, path in process_dirs():
         try:
-            cmdline = Path(entry.path, "cmdline").read_bytes()
-            cwd = os.readlink(Path(entry.path, "cwd"))
-            state = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = (path / "cmdline").read_bytes()
+            cwd = os.readlink(path / "cwd")
+            state = (path / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue  # gone meanwhile, or not ours to look at
         if state != "Z" and (os.fsencode(directory) in cmdline or cwd.startswith(str(directory))):
-            found.append(int(entry.name))
+            found.append(pid)
     return found
 
 
