@@ -4,12 +4,18 @@ clients that time when a cell's output reaches their copy of the notebook.
 ``embedded`` is one ``jupyter server`` with its worker in process; ``scaled`` is two server
 instances and one ``codecrafter-worker`` on RabbitMQ, Redis and one SQLite file. Both use
 the Docker sandbox unless told otherwise.
+
+The timed clients are bare, so the figures are the servers': each student's browser runs
+on its own machine, while here they all share the servers' two cores. A POST through httpx
+costs this process about 1 ms more than the same bytes on a socket (a status GET, p50 of
+200: 2.2 against 1.3 ms); 30 of them at once delay the last one by tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -19,6 +25,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -69,6 +77,42 @@ async def warm_session(api: Api, account: Account) -> str:
     done = await api.wait_job(account, job["id"], poll_s=0.01)
     assert done["status"] == "succeeded", done
     return str(session["id"])
+
+
+class BarePoster:
+    """A student's POSTs of cells to run, over one kept-alive HTTP/1.1 connection, written
+    and read by hand (the request is the one httpx sends: JSON body, bearer token)."""
+
+    def __init__(self, api_url: str, account: Account) -> None:
+        url = urlsplit(api_url)
+        self._address = (url.hostname or "127.0.0.1", url.port or 80)
+        self._head = (
+            f"POST {url.path}/execute HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {account.access_token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        )
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def run_cell(self, session_id: str, cell_id: str, code: str) -> dict[str, Any]:
+        """The accepted job, as ``Api.run_cell`` returns it."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(*self._address)
+        reader, writer = self._streams
+        body = json.dumps({"session_id": session_id, "cell_id": cell_id, "code": code}).encode()
+        writer.write(self._head.format(length=len(body)).encode() + body)
+        status, reply = await _response(reader)
+        assert status == 202, reply
+        return dict(json.loads(reply)["job"])
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    fields = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+    return int(head[0].split()[1]), await reader.readexactly(int(fields["content-length"]))
 
 
 MARK = re.compile(rb"@(\d+-\d+)@")
