@@ -32,7 +32,7 @@ API answers with, so the handlers serialize any of them the same way::
         ├── QueueError                  503 queue_error
         └── SandboxError                503 sandbox_error
 
-Errors raised by pymongo, aiosqlite, redis, aio-pika and docker are translated into the
+Errors raised by pymongo, sqlite3, redis, aio-pika and docker are translated into the
 ``BackendError`` branch where they cross into this package (``raise StoreError(...) from exc``).
 """
 

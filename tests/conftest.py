@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_codecrafter.store.sqlite.database import THREAD_NAME as SQLITE_THREAD
 from tests.client import Api
 from tests.namespaces import new_namespace, used
 from tests.private_services import RabbitServer, RedisServer
@@ -44,13 +45,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _sqlite_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+    return {t for t in threading.enumerate() if t.name.startswith(SQLITE_THREAD)}
 
 
 @pytest.fixture(autouse=True)
 def sqlite_connections_closed() -> Iterator[None]:
-    """A test that leaves a SQLite store open fails, naming itself: aiosqlite's threads are
-    not daemons, so one left running keeps the whole run from exiting."""
+    """A test that leaves a SQLite store open fails, naming itself: its connection and
+    thread would live until the run ends."""
     before = _sqlite_threads()
     yield
     if not _sqlite_threads() - before:

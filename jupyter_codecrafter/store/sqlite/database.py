@@ -1,32 +1,48 @@
-"""One aiosqlite connection per store, shared by its repositories.
+"""One SQLite connection per store, shared by its repositories.
 
-All statements of a process go through one connection (aiosqlite runs them on one thread
-anyway), guarded by an asyncio lock so a multi-statement transaction is never interleaved
-with another coroutine's statements. Across processes SQLite's own locking applies: WAL
-lets readers run beside one writer, a busy timeout makes writers wait for each other, and
-every write is a single statement or a short ``BEGIN IMMEDIATE`` transaction.
+Statements run on the event loop; only what must wait goes to the store's one thread. A
+statement here takes tens of microseconds, and handing it to a thread costs more than that
+even on an idle server. On a busy one it costs milliseconds: the thread must win the GIL
+from the loop, which gives it up only every switch interval (5 ms). So the connection's
+busy timeout is 0, and a statement that meets another process's lock (``SQLITE_BUSY``) is
+handed to the thread, which waits up to ``BUSY_TIMEOUT_MS`` for it. The thread also runs
+the checkpoints that copy the WAL into the file, since those wait for the disk. (What
+still runs on the loop and takes longer is rare: loading a room, compacting, purging.)
+
+While the thread has work, later statements queue behind it rather than run on the loop,
+so the connection serves one thread at a time even after a caller stopped waiting. An
+asyncio lock keeps a multi-statement transaction from being interleaved with another
+coroutine's statements. Across processes SQLite's own locking applies: WAL lets readers
+run beside one writer, and every write is a single statement or a short ``BEGIN
+IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
-
-import aiosqlite
+from typing import Any, Literal, TypeVar
 
 from ...errors import DuplicateError, StoreError
 from ...utils import private_file
 from .schema import migrate
 
+log = logging.getLogger("jupyter_codecrafter.store")
+
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_EVERY_ROWS = 256  # rows changed: about as often as SQLite would (1000 pages)
+THREAD_NAME = "codecrafter-sqlite"
 
 Params = Mapping[str, Any] | tuple[Any, ...]
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
 
 
 def parse_url(url: str) -> str:
@@ -47,45 +63,43 @@ def _lower(value: str | None) -> str | None:
 
 
 class Database:
-    """The connection, its lock, and the translation of sqlite3 errors."""
+    """The connection, its thread and lock, and the translation of sqlite3 errors."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        self._queued = 0  # work handed to the thread and not done yet
+        self._checkpointed = 0  # total_changes at the last checkpoint
+        self._checkpoint: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         if self._conn is not None:
             return
         if self.path != MEMORY:
             _make_private(self.path)
-        with _translated():
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
-            try:
-                await self._configure(conn)
-            except BaseException:
-                await conn.close()
-                raise
-        self._conn = conn
-
-    async def _configure(self, conn: aiosqlite.Connection) -> None:
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        # Unicode-aware lower() for case-insensitive search (SQLite's folds ASCII only).
-        await conn.create_function("py_lower", 1, _lower, deterministic=True)
-        async with _transaction(conn, "IMMEDIATE"):
-            await migrate(conn)
+        thread = ThreadPoolExecutor(1, thread_name_prefix=THREAD_NAME)
+        try:
+            with _translated():
+                self._conn = await asyncio.wrap_future(thread.submit(_connect, self.path))
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        self._thread = thread
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            async with self._lock:
-                await conn.close()
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+        async with self._lock:  # statements and transactions under way end first
+            conn, thread, self._conn = self._conn, self._thread, None
+            if conn is None or thread is None:
+                return
+            await self._in_thread(conn, lambda c: c.close())
+        thread.shutdown()
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError("The SQLite store is not open.")
         return self._conn
@@ -96,15 +110,12 @@ class Database:
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            with _translated():
-                return list(await self.conn.execute_fetchall(sql, params))
+            return await self.run(lambda c: c.execute(sql, params).fetchall())
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; the number of rows it changed."""
         async with self._lock:
-            with _translated():
-                cursor = await self.conn.execute(sql, params)
-                return int(cursor.rowcount)
+            return await self.run(lambda c: c.execute(sql, params).rowcount)
 
     @asynccontextmanager
     async def transaction(
@@ -112,23 +123,103 @@ class Database:
     ) -> AsyncIterator[Transaction]:
         """A transaction: IMMEDIATE takes the write lock at once, DEFERRED only reads."""
         async with self._lock:
-            with _translated():
-                async with _transaction(self.conn, mode):
-                    yield Transaction(self.conn)
+            await self.run(lambda c: c.execute(f"BEGIN {mode}"))
+            try:
+                yield Transaction(self)
+                await self.run(lambda c: c.execute("COMMIT"))
+            except BaseException:
+                await self.run(_rolled_back)
+                raise
+
+    async def run(self, work: Work[T]) -> T:
+        """``work`` done on the connection: on the loop unless it must wait (the caller
+        holds the lock)."""
+        conn = self.conn
+        with _translated():
+            if not self._queued:
+                try:
+                    return self._checked(conn, work(conn))
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        raise
+            return self._checked(conn, await self._in_thread(conn, _patiently(work)))
+
+    async def _in_thread(self, conn: sqlite3.Connection, work: Work[T]) -> T:
+        assert self._thread is not None
+        loop = asyncio.get_running_loop()
+        self._queued += 1
+        done: Future[T] = self._thread.submit(work, conn)
+        done.add_done_callback(lambda _: loop.call_soon_threadsafe(self._dequeued))
+        return await asyncio.wrap_future(done)
+
+    def _dequeued(self) -> None:
+        self._queued -= 1
+
+    def _checked(self, conn: sqlite3.Connection, result: T) -> T:
+        """``result``, once a checkpoint is scheduled if enough was written since the last."""
+        changes = conn.total_changes
+        if changes - self._checkpointed >= CHECKPOINT_EVERY_ROWS and self._checkpoint is None:
+            self._checkpointed = changes
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal())
+        return result
+
+    async def _checkpoint_wal(self) -> None:
+        try:
+            async with self._lock:
+                if self._conn is not None:  # else closed meanwhile, which checkpoints
+                    await self._in_thread(self._conn, _checkpoint)
+        except Exception:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("could not checkpoint the SQLite WAL", exc_info=True)
+        finally:
+            self._checkpoint = None
 
 
-@asynccontextmanager
-async def _transaction(
-    conn: aiosqlite.Connection, mode: Literal["IMMEDIATE", "DEFERRED"]
-) -> AsyncIterator[None]:
-    await conn.execute(f"BEGIN {mode}")
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        yield
-        await conn.execute("COMMIT")
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the thread checkpoints, not a commit
+        # Unicode-aware lower() for case-insensitive search (SQLite's folds ASCII only).
+        conn.create_function("py_lower", 1, _lower, deterministic=True)
+        conn.execute("BEGIN IMMEDIATE")
+        migrate(conn)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA busy_timeout = 0")
     except BaseException:
-        if conn.in_transaction:  # never leave the shared connection inside a transaction
-            await conn.execute("ROLLBACK")
+        conn.close()
         raise
+    return conn
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds a lock it needs."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _rolled_back(conn: sqlite3.Connection) -> None:
+    """Never leave the shared connection inside a transaction."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _patiently(work: Work[T]) -> Work[T]:
+    """``work`` that waits for other processes' locks (for the thread only)."""
+
+    def patient(conn: sqlite3.Connection) -> T:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            return work(conn)
+        finally:
+            conn.execute("PRAGMA busy_timeout = 0")
+
+    return patient
 
 
 @contextmanager
@@ -154,19 +245,18 @@ def _unique_column(message: str) -> str | None:
 class Transaction:
     """The statements available inside :meth:`Database.transaction`."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        return await self._db.run(lambda c: c.execute(sql, params).fetchall())
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
-        return int(cursor.rowcount)
+        return await self._db.run(lambda c: c.execute(sql, params).rowcount)
 
 
 def _make_private(path: str) -> None:

@@ -11,7 +11,7 @@ the lower-case forms that uniqueness and log-in compare.
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
 
 from ...errors import StoreError
 
@@ -143,16 +143,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
+def schema_version(conn: sqlite3.Connection) -> int:
     """The version the database is at (0 for a new file)."""
-    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    rows = list(await conn.execute_fetchall("SELECT MAX(version) FROM schema_version"))
-    return int(rows[0][0] or 0)
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    return int(conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
 
 
-async def migrate(conn: aiosqlite.Connection) -> None:
+def migrate(conn: sqlite3.Connection) -> None:
     """Bring the database to :data:`SCHEMA_VERSION` (inside the caller's transaction)."""
-    version = await schema_version(conn)
+    version = schema_version(conn)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The database is at schema version {version}; this code knows up to "
@@ -160,5 +159,5 @@ async def migrate(conn: aiosqlite.Connection) -> None:
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[target - 1]:
-            await conn.execute(statement)
-        await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
