@@ -1,5 +1,7 @@
-"""One SQLite store statement run on the event loop, against the same statement handed to
-the store's thread (as every statement was before), on an idle and on a busy loop.
+"""A SQLite store statement on the event loop, against the same one on the store's thread.
+
+Every statement went through a thread before (aiosqlite); now only one that must wait for
+another process's lock does. Both are timed on an idle and on a busy event loop.
 
 The statement is the one a job's start makes (an ``UPDATE ... RETURNING`` on a WAL file).
 "Busy" is three loop tasks that each burn about 1 ms of CPU per turn and never let the loop
