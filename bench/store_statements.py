@@ -1,7 +1,9 @@
 """A SQLite store statement on the event loop, against the same one on the store's thread.
 
 Every statement went through a thread before (aiosqlite); now only one that must wait for
-another process's lock does. Both are timed on an idle and on a busy event loop.
+another process's lock does, and transactions. Both are timed on an idle and on a busy
+event loop. Last, a room's compaction (a transaction, on the thread) with the longest time
+the loop waited meanwhile.
 
 The statement is the one a job's start makes (an ``UPDATE ... RETURNING`` on a WAL file).
 "Busy" is three loop tasks that each burn about 1 ms of CPU per turn and never let the loop
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import statistics
 import sys
 import tempfile
@@ -25,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from jupyter_codecrafter.store.sqlite import SQLiteStore
 from jupyter_codecrafter.store.sqlite.database import Database
 
 UPDATE = "UPDATE counters SET n = n + 1 WHERE id = ? RETURNING n"
@@ -73,6 +77,7 @@ async def main() -> None:
         await compare(db, args.statements)
     finally:
         await db.close()
+    await compaction()
 
 
 async def compare(db: Database, count: int) -> None:
@@ -89,6 +94,34 @@ async def compare(db: Database, count: int) -> None:
         print(f"{'busy' if busy else 'idle'} loop, {count} statements each:")
         print(f"  on the store's thread  {figures(thread)}")
         print(f"  on the loop            {figures(loop)}  (p50 x{ratio:.0f} faster)")
+
+
+async def compaction(updates: int = 2000) -> None:
+    store = SQLiteStore(f"sqlite:///{tempfile.mkdtemp(prefix='ccbench-store')}/bench.db")
+    await store.open()
+    try:
+        for _ in range(updates):
+            await store.documents.append("s1", b"x" * 2000)
+        state = await store.documents.load("s1")
+        ticks: list[float] = []
+        ticking = asyncio.create_task(tick(ticks))
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        await store.documents.compact("s1", b"y" * 100_000, state.last_seq)
+        took = (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.05)
+        ticking.cancel()
+    finally:
+        await store.close()
+    longest = max(b - a for a, b in itertools.pairwise(ticks)) * 1000
+    print(f"compaction of {updates} updates of 2 KB: {took:.1f} ms; the loop waited at most")
+    print(f"  {longest:.1f} ms meanwhile (a 1 ms ticker)")
+
+
+async def tick(ticks: list[float]) -> None:
+    while True:
+        ticks.append(time.perf_counter())
+        await asyncio.sleep(0.001)
 
 
 if __name__ == "__main__":

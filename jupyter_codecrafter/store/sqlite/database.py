@@ -1,13 +1,14 @@
 """One SQLite connection per store, shared by its repositories.
 
-Statements run on the event loop; only what must wait goes to the store's one thread. A
-statement here takes tens of microseconds, and handing it to a thread costs more than that
-even on an idle server. On a busy one it costs milliseconds: the thread must win the GIL
-from the loop, which gives it up only every switch interval (5 ms). So the connection's
-busy timeout is 0, and a statement that meets another process's lock (``SQLITE_BUSY``) is
-handed to the thread, which waits up to ``BUSY_TIMEOUT_MS`` for it. The thread also runs
-the checkpoints that copy the WAL into the file, since those wait for the disk. (What
-still runs on the loop and takes longer is rare: loading a room, compacting, purging.)
+Single statements run on the event loop; what may take longer goes to the store's one
+thread. A statement here takes tens of microseconds, and handing it to a thread costs more
+than that even on an idle server. On a busy one it costs milliseconds: the thread must win
+the GIL from the loop, which gives it up only every switch interval (5 ms). So the
+connection's busy timeout is 0, and a statement that meets another process's lock
+(``SQLITE_BUSY``) is handed to the thread, which waits up to ``BUSY_TIMEOUT_MS`` for it.
+Transactions run on the thread too (loading a room or compacting it can take tens of
+milliseconds), and so do the checkpoints that copy the WAL into the file, which wait for
+the disk.
 
 While the thread has work, later statements queue behind it rather than run on the loop,
 so the connection serves one thread at a time even after a caller stopped waiting. An
@@ -121,27 +122,36 @@ class Database:
     async def transaction(
         self, mode: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE"
     ) -> AsyncIterator[Transaction]:
-        """A transaction: IMMEDIATE takes the write lock at once, DEFERRED only reads."""
+        """A transaction, on the store's thread: IMMEDIATE takes the write lock at once,
+        DEFERRED only reads."""
         async with self._lock:
-            await self.run(lambda c: c.execute(f"BEGIN {mode}"))
+            await self.patiently(lambda c: c.execute(f"BEGIN {mode}"))
             try:
                 yield Transaction(self)
-                await self.run(lambda c: c.execute("COMMIT"))
+                await self.patiently(lambda c: c.execute("COMMIT"))
             except BaseException:
-                await self.run(_rolled_back)
+                await self.patiently(_rolled_back)
                 raise
 
     async def run(self, work: Work[T]) -> T:
         """``work`` done on the connection: on the loop unless it must wait (the caller
         holds the lock)."""
         conn = self.conn
-        with _translated():
-            if not self._queued:
+        if not self._queued:
+            with _translated():
                 try:
                     return self._checked(conn, work(conn))
                 except sqlite3.OperationalError as exc:
                     if not _busy(exc):
                         raise
+        return await self.patiently(work)
+
+    async def patiently(self, work: Work[T]) -> T:
+        """``work`` done on the store's thread, waiting for other processes' locks (the
+        caller holds the lock). For transactions: they are the statements that can take
+        milliseconds (loading a room, compacting it), which the loop must not wait for."""
+        conn = self.conn
+        with _translated():
             return self._checked(conn, await self._in_thread(conn, _patiently(work)))
 
     async def _in_thread(self, conn: sqlite3.Connection, work: Work[T]) -> T:
@@ -253,10 +263,10 @@ class Transaction:
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        return await self._db.patiently(lambda c: c.execute(sql, params).fetchall())
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await self._db.run(lambda c: c.execute(sql, params).rowcount)
+        return await self._db.patiently(lambda c: c.execute(sql, params).rowcount)
 
 
 def _make_private(path: str) -> None:
