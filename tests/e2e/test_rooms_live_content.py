@@ -5,7 +5,6 @@ saved yet."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from tests.namespaces import new_namespace
 from tests.notebooks import code_cell, ipynb
 from tests.server import JupyterServer, running, start_server
 from tests.sessions.api_helpers import grant
+from tests.sqlite_locks import write_lock_held
 from tests.yclient import YClient
 
 EDITED = "x = 1\nprint(x)"
@@ -40,18 +40,6 @@ def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[JupyterServer, Jupyte
         second = start_server(tmp_path / "two", env)
         with running(second):
             yield first, second
-
-
-@contextlib.contextmanager
-def writes_held(database: Path) -> Iterator[sqlite3.Connection]:
-    """Every instance's writes wait meanwhile (SQLite's write lock; readers go on)."""
-    conn = sqlite3.connect(database, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    finally:
-        conn.execute("ROLLBACK")
-        conn.close()
 
 
 def stored_source(conn: sqlite3.Connection, session_id: str) -> str:
@@ -84,7 +72,7 @@ async def test_an_unsaved_edit_on_another_instance_is_read_fork_and_exported(
         await grant(api, owner, sid, student, "write")
         pen_url, eyes_url = (two.room_url(sid, a.access_token) for a in (student, owner))
         async with YClient.connect(pen_url) as pen, YClient.connect(eyes_url) as eyes:
-            with writes_held(database) as held:
+            with write_lock_held(database) as held:
                 pen.notebook.ycells[0]["source"].insert(len("x = 1"), "\nprint(x)")
                 await eyes.wait_for(lambda: eyes.notebook.get()["cells"][0]["source"] == EDITED)
                 assert stored_source(held, sid) == "x = 1"  # not saved yet

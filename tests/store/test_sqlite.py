@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from jupyter_codecrafter.errors import StoreError
 from jupyter_codecrafter.store.sqlite import SQLiteStore
 from jupyter_codecrafter.store.sqlite.schema import SCHEMA_VERSION
+from tests.sqlite_locks import write_lock_held
 
 from . import factories as f
 
@@ -124,57 +124,54 @@ class Ticker:
         self._task.cancel()
 
 
-@contextlib.contextmanager
-def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
-    """Another connection (as another process would) holding the file's write lock."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
+@pytest.fixture
+async def locked_out(tmp_path: Path) -> AsyncIterator[tuple[SQLiteStore, sqlite3.Connection]]:
+    """An open file store whose write lock another connection holds."""
+    path = tmp_path / "cc.db"
+    store = SQLiteStore(f"sqlite://{path}")
+    await store.open()
     try:
-        yield other
+        with write_lock_held(path) as other:
+            yield store, other
     finally:
-        other.close()
+        await store.close()
+
+
+@pytest.fixture
+async def ticker() -> AsyncIterator[Ticker]:
+    ticking = Ticker()
+    yield ticking
+    ticking.stop()
 
 
 async def test_a_write_waits_for_another_process_without_stalling_the_server(
-    tmp_path: Path,
+    locked_out: tuple[SQLiteStore, sqlite3.Connection], ticker: Ticker
 ) -> None:
     """A write that meets another process's lock waits for it and then lands, while the
     event loop goes on serving."""
-    path = tmp_path / "cc.db"
-    store, ticker, user = SQLiteStore(f"sqlite://{path}"), Ticker(), f.user()
-    await store.open()
-    try:
-        with write_lock_held(path) as other:
-            write = asyncio.create_task(store.users.create(user))
-            assert await ticker.ticks_during(0.3) >= 10
-            assert not write.done()
-            other.execute("COMMIT")
-            await asyncio.wait_for(write, 5)
-        assert await store.users.get(user.id) == user
-    finally:
-        ticker.stop()
-        await store.close()
+    (store, other), user = locked_out, f.user()
+    write = asyncio.create_task(store.users.create(user))
+    assert await ticker.ticks_during(0.3) >= 10
+    assert not write.done()
+    other.execute("COMMIT")
+    await asyncio.wait_for(write, 5)
+    assert await store.users.get(user.id) == user
 
 
-async def test_work_after_an_abandoned_wait_queues_behind_it(tmp_path: Path) -> None:
+async def test_work_after_an_abandoned_wait_queues_behind_it(
+    locked_out: tuple[SQLiteStore, sqlite3.Connection], ticker: Ticker
+) -> None:
     """When a caller stops waiting for a write held up by another process, the next
     statements wait behind that write (which still lands) without stalling the loop."""
-    path = tmp_path / "cc.db"
-    store, ticker, user = SQLiteStore(f"sqlite://{path}"), Ticker(), f.user()
-    await store.open()
-    try:
-        with write_lock_held(path) as other:
-            write = asyncio.create_task(store.users.create(user))
-            await asyncio.sleep(0.1)
-            write.cancel()
-            read = asyncio.create_task(store.users.get(user.id))
-            assert await ticker.ticks_during(0.3) >= 10
-            assert not read.done()
-            other.execute("COMMIT")
-            assert await asyncio.wait_for(read, 5) == user
-    finally:
-        ticker.stop()
-        await store.close()
+    (store, other), user = locked_out, f.user()
+    write = asyncio.create_task(store.users.create(user))
+    await asyncio.sleep(0.1)
+    write.cancel()
+    read = asyncio.create_task(store.users.get(user.id))
+    assert await ticker.ticks_during(0.3) >= 10
+    assert not read.done()
+    other.execute("COMMIT")
+    assert await asyncio.wait_for(read, 5) == user
 
 
 def wal_size(path: Path) -> int:
