@@ -17,6 +17,10 @@ class Turns:
     def __init__(self) -> None:
         self._last: dict[str, asyncio.Future[None]] = {}  # session -> the last ticket's end
 
+    def taken(self, session_id: str) -> bool:
+        """Whether a run of ``session_id`` holds, or waits for, a turn here."""
+        return session_id in self._last
+
     @asynccontextmanager
     async def turn(self, session_id: str) -> AsyncIterator[None]:
         """Wait for the runs of ``session_id`` delivered before this one to end. The ticket

@@ -164,6 +164,8 @@ class Worker:
         message = delivery.message
         try:
             if message.kind == JobKind.CELL and message.session_id:
+                if self._turns.taken(message.session_id):
+                    delivery.begun()  # it waits for the run before it, not for the server
                 async with self._turns.turn(message.session_id):  # ticket taken right here
                     await self._process(delivery)
             else:
@@ -185,7 +187,7 @@ class Worker:
         if capped and not await self._take_slot(message):
             return
         try:
-            await self._start_and_run(message)
+            await self._start_and_run(message, delivery.begun)
         finally:
             if capped:
                 await self._slots.release(message.user_id, message.job_id)
@@ -203,7 +205,7 @@ class Worker:
         await self._queue.enqueue(message)
         return False
 
-    async def _start_and_run(self, message: JobMessage) -> None:
+    async def _start_and_run(self, message: JobMessage, begun: Callable[[], None]) -> None:
         job = await self._store.jobs.start(message.job_id, self.id, utcnow())
         if job is None:
             return  # missing or already final (cancelled, or finished before a redelivery)
@@ -213,7 +215,7 @@ class Worker:
         else:  # nothing of a snippet is written into a notebook: nothing to save
             await emit(JobEvent(EventType.STARTED, job.id, attempt=job.attempts))
         try:
-            outcome = await self._run_cancellable(job, emit)
+            outcome = await self._run_cancellable(job, emit, begun)
         finally:
             emit.cancel_start()
         finished = await self._store.jobs.finish(job.id, outcome.status, outcome.fields())
@@ -250,10 +252,13 @@ class Worker:
         return False
 
     async def _run_cancellable(
-        self, job: Job, emit: Callable[[JobEvent], Awaitable[None]]
+        self, job: Job, emit: Callable[[JobEvent], Awaitable[None]], begun: Callable[[], None]
     ) -> RunOutcome:
         """The job's result, or cancelled when a server asked (see control.py)."""
         task = asyncio.ensure_future(self._run(job, emit))
+        # After the task: in process, its first step (up to the kernel) goes before the
+        # server's answer to the request that queued it (see queue/base.py).
+        begun()
         self._running.add(job, task)
         try:
             return await task

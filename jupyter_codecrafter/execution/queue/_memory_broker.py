@@ -21,6 +21,12 @@ class Envelope:
     deliveries: int = 0
     worker_id: str | None = None  # the worker queue it waits in, None for the shared queue
     expires_at: float | None = None  # monotonic; when it leaves a worker queue for the shared one
+    handoff: asyncio.Future[None] | None = None  # what enqueue awaits (see memory.py)
+
+    def begun(self) -> None:
+        """Its handler began it (or will not soon): the enqueue awaiting it may return."""
+        if self.handoff is not None and not self.handoff.done():
+            self.handoff.set_result(None)
 
 
 class MemoryBroker:
@@ -37,9 +43,10 @@ class MemoryBroker:
         self.shared: deque[Envelope] = deque()
         self.workers: dict[str, deque[Envelope]] = {}
         self.dead: deque[JobMessage] = deque()
+        self.idle_takers = 0  # consumers with a free slot, waiting for a job
         self._changed = asyncio.Event()
 
-    def put(self, message: JobMessage, worker_id: str | None) -> None:
+    def put(self, message: JobMessage, worker_id: str | None) -> Envelope:
         """Enqueue, to ``worker_id``'s queue when it has one; QueueFull when full."""
         if worker_id is not None and worker_id in self.workers:
             queue = self.workers[worker_id]
@@ -51,6 +58,7 @@ class MemoryBroker:
             raise QueueFull()
         queue.append(envelope)
         self._notify()
+        return envelope
 
     def declare_worker(self, worker_id: str) -> None:
         self.workers.setdefault(worker_id, deque())
@@ -62,7 +70,11 @@ class MemoryBroker:
             envelope = self._pop(worker_id)
             if envelope is not None:
                 return envelope
-            await self._wait_for_change(self._until_next_expiry())
+            self.idle_takers += 1
+            try:
+                await self._wait_for_change(self._until_next_expiry())
+            finally:
+                self.idle_takers -= 1
 
     def _pop(self, worker_id: str) -> Envelope | None:
         own = self.workers.get(worker_id)

@@ -4,7 +4,11 @@ Two implementations: ``MemoryQueue`` (one process, embedded mode) and ``AmqpQueu
 (RabbitMQ through aio-pika). The contract both keep:
 
 - ``enqueue`` returns only once the broker has the job (publisher confirm); a full queue
-  raises :class:`~jupyter_codecrafter.errors.QueueFull` instead of waiting.
+  raises :class:`~jupyter_codecrafter.errors.QueueFull` instead of waiting. In process, a
+  job a consumer is idle for is handed to it first: ``enqueue`` returns once the handler
+  has begun it (:attr:`Delivery.begun`), ended, or had ``HANDOFF_S``, because the server
+  and its worker share one event loop and the run should reach its kernel before the
+  server spends that loop answering the request (``bench/warm_cell.py``).
 - A delivery is acknowledged only after its handler returns. A handler that raises, or a
   worker that dies, gets the job redelivered; after ``delivery_limit`` deliveries the job goes
   to the dead-letter handler instead.
@@ -66,10 +70,17 @@ class JobMessage:
             raise MalformedMessage("Malformed job message.") from exc
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     message: JobMessage
     delivery_count: int  # 1 on first delivery
+    # The handler calls it once the job has begun, or must wait for something first: the
+    # in-process queue's enqueue returns then (idempotent; a no-op on RabbitMQ).
+    begun: Callable[[], None] = field(default=_nothing, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
+# How long enqueue waits at most for an idle consumer to begin the job (see base.py).
+HANDOFF_S = 0.005
+
 
 class MemoryQueue(JobQueue):
     """Jobs and events within one process.
@@ -63,7 +66,10 @@ class MemoryQueue(JobQueue):
 
     async def enqueue(self, message: JobMessage, *, worker_id: str | None = None) -> None:
         self._check_open()
-        self._broker.put(message, worker_id)
+        idle = self._broker.idle_takers
+        envelope = self._broker.put(message, worker_id)
+        if idle:
+            await _handed_off(envelope)
 
     async def consume(self, worker_id: str, handler: JobHandler, *, prefetch: int) -> None:
         self._check_open()
@@ -91,7 +97,7 @@ class MemoryQueue(JobQueue):
     ) -> None:
         envelope.deliveries += 1
         try:
-            await handler(Delivery(envelope.message, envelope.deliveries))
+            await handler(Delivery(envelope.message, envelope.deliveries, envelope.begun))
         except asyncio.CancelledError:
             self._broker.settle_failed(envelope)  # like a worker that died
             raise
@@ -99,6 +105,7 @@ class MemoryQueue(JobQueue):
             log.exception("Job %s failed in its handler; returning it", envelope.message.job_id)
             self._broker.settle_failed(envelope)
         finally:
+            envelope.begun()
             slots.release()
 
     async def stop_consuming(self) -> None:
@@ -158,3 +165,15 @@ class MemoryQueue(JobQueue):
     def _check_open(self) -> None:
         if self._closed:
             raise QueueError("The job queue is closed.")
+
+
+async def _handed_off(envelope: Envelope) -> None:
+    """Once the consumer that takes ``envelope`` has begun it, or ``HANDOFF_S`` passed."""
+    loop = asyncio.get_running_loop()
+    envelope.handoff = loop.create_future()
+    timer = loop.call_later(HANDOFF_S, envelope.begun)
+    try:
+        await envelope.handoff
+    finally:
+        timer.cancel()
+        envelope.handoff = None
