@@ -9,7 +9,7 @@ vectors periodically; caches have TTLs).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 # A subscriber callback; exceptions it raises are logged and do not stop delivery.
 Handler = Callable[[bytes], Awaitable[None]]
@@ -39,6 +39,10 @@ class Bus(ABC):
         """Deliver ``message`` to every current subscriber of ``channel``, this process's too."""
 
     @abstractmethod
+    async def publish_many(self, channel: str, messages: Sequence[bytes]) -> None:
+        """:meth:`publish` each of ``messages`` in order, together (one round trip)."""
+
+    @abstractmethod
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         """Call ``handler`` for each message on ``channel`` until the subscription is closed.
 
@@ -54,6 +58,11 @@ class Bus(ABC):
     @abstractmethod
     async def set_if_absent(self, key: str, value: bytes, *, ttl_s: float | None = None) -> bool:
         """Set only if the key is missing (atomic across instances); whether it was set."""
+
+    @abstractmethod
+    async def get_or_set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> bytes:
+        """The key's value, set to ``value`` first if the key was missing (atomic across
+        instances, and one round trip)."""
 
     @abstractmethod
     async def delete(self, *keys: str) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from ._common import QueuedSubscription, ttl_ms
 from .base import Bus, Handler, Subscription
@@ -35,6 +36,10 @@ class MemoryBus(Bus):
         for subscription in list(self._subscribers.get(channel, ())):
             subscription.deliver(message)
 
+    async def publish_many(self, channel: str, messages: Sequence[bytes]) -> None:
+        for message in messages:
+            await self.publish(channel, message)
+
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         subscription = QueuedSubscription(channel, handler, self._forget)
         self._subscribers.setdefault(channel, set()).add(subscription)
@@ -60,6 +65,13 @@ class MemoryBus(Bus):
             return False
         await self.set(key, value, ttl_s=ttl_s)
         return True
+
+    async def get_or_set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> bytes:
+        entry = self._live_entry(key)
+        if entry is not None:
+            return entry[0]
+        await self.set(key, value, ttl_s=ttl_s)
+        return value
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

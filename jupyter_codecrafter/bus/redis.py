@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from redis.asyncio import Redis
@@ -38,6 +38,14 @@ log = logging.getLogger(__name__)
 _COMMAND_RETRY = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
 _TIMEOUT_S = 5.0
 _CLIENT_NAME = "codecrafter-bus"  # shows in CLIENT LIST, for operators
+# GET, else SET: one round trip, atomic, on any Redis (SET's NX and GET together need 7.0).
+_GET_OR_SET = """
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1])
+else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return ARGV[1]
+"""
 
 
 @contextlib.contextmanager
@@ -81,6 +89,7 @@ class RedisBus(Bus):
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._get_or_set = self._client.register_script(_GET_OR_SET)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -111,6 +120,16 @@ class RedisBus(Bus):
     async def publish(self, channel: str, message: bytes) -> None:
         with _translated("publish"):
             await self._client.publish(self._namespace + channel, message)
+
+    async def publish_many(self, channel: str, messages: Sequence[bytes]) -> None:
+        if len(messages) == 1:
+            await self.publish(channel, messages[0])
+            return
+        with _translated("publish"):
+            async with self._client.pipeline(transaction=False) as pipe:
+                for message in messages:
+                    pipe.publish(self._namespace + channel, message)
+                await pipe.execute()
 
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         await self.start()
@@ -222,6 +241,12 @@ class RedisBus(Bus):
         px = None if ttl_s is None else ttl_ms(ttl_s)
         with _translated("set"):
             return bool(await self._client.set(self._namespace + key, value, px=px, nx=True))
+
+    async def get_or_set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> bytes:
+        px = "" if ttl_s is None else str(ttl_ms(ttl_s))
+        with _translated("get_or_set"):
+            current = await self._get_or_set(keys=[self._namespace + key], args=[value, px])
+        return cast(bytes, current)
 
     async def delete(self, *keys: str) -> None:
         if not keys:

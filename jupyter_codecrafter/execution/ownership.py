@@ -41,16 +41,10 @@ class KernelOwnership:
         return await self.claim(session_id, random.choice(live)) if live else None
 
     async def claim(self, session_id: str, worker_id: str) -> str:
-        """The owner after ``worker_id`` claimed the session if nobody owned it."""
-        for _ in range(2):  # the claim may expire between the two calls: look twice
-            if await self._bus.set_if_absent(
-                _key(session_id), worker_id.encode(), ttl_s=self._ttl_s
-            ):
-                return worker_id
-            current = await self.owner(session_id)
-            if current is not None:
-                return current
-        return worker_id
+        """The owner after ``worker_id`` claimed the session if nobody owned it (asked of
+        every run on the worker: one round trip)."""
+        owner = await self._bus.get_or_set(_key(session_id), worker_id.encode(), ttl_s=self._ttl_s)
+        return owner.decode()
 
     async def take_over(self, session_id: str, worker_id: str) -> None:
         """Claim a session whose owner stopped taking its runs."""

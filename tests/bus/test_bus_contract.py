@@ -57,6 +57,22 @@ async def test_messages_arrive_in_publishing_order(make_bus: BusFactory) -> None
     assert inbox.messages == sent
 
 
+async def test_publish_many_delivers_each_message_in_order(make_bus: BusFactory) -> None:
+    """Messages published together arrive one by one, in order, between the ones published
+    alone before and after them."""
+    publisher, subscriber = make_bus(), make_bus()
+    inbox = Inbox()
+    await subscriber.subscribe("together", inbox)
+
+    await publisher.publish("together", b"before")
+    await publisher.publish_many("together", [b"one", b"two", b"three"])
+    await publisher.publish_many("together", [b"alone"])
+    await publisher.publish("together", b"after")
+
+    await inbox.wait_for(b"after")
+    assert inbox.messages == [b"before", b"one", b"two", b"three", b"alone", b"after"]
+
+
 async def test_closed_subscription_gets_nothing_more(bus: Bus) -> None:
     """After close() a handler is not called, while other subscribers still are."""
     closed, open_ = Inbox(), Inbox()
@@ -180,6 +196,29 @@ async def test_set_if_absent_has_exactly_one_winner(make_bus: BusFactory) -> Non
     assert results.count(True) == 1
     winner = results.index(True)
     assert await buses[1].get("lock") == str(winner).encode()
+
+
+async def test_get_or_set_keeps_an_existing_value(bus: Bus) -> None:
+    """get_or_set sets a missing key and returns it, returns an existing one unchanged, and
+    sets again after expiry (its time to live applied)."""
+    assert await bus.get_or_set("owner", b"a", ttl_s=0.2) == b"a"
+    assert await bus.get_or_set("owner", b"b", ttl_s=0.2) == b"a"
+    assert await bus.get("owner") == b"a"
+
+    await _until_missing(bus, "owner")
+    assert await bus.get_or_set("owner", b"c") == b"c"
+    assert await bus.get("owner") == b"c"
+
+
+async def test_get_or_set_gives_everyone_the_same_winner(make_bus: BusFactory) -> None:
+    """Of 20 concurrent get_or_set calls from two buses, all get the one value that won."""
+    buses = [make_bus(), make_bus()]
+    results = await asyncio.gather(
+        *(buses[i % 2].get_or_set("lock", str(i).encode(), ttl_s=30) for i in range(20))
+    )
+
+    assert len(set(results)) == 1
+    assert await buses[1].get("lock") == results[0]
 
 
 async def test_keys_are_shared_between_buses(make_bus: BusFactory) -> None:
