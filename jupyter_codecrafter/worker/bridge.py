@@ -42,6 +42,8 @@ REMEMBERED_REQUESTS = 1024  # requests whose replies can still find their client
 # IOPub messages waiting for the bus; past it they are dropped, as zmq drops past its
 # high-water mark (what a lagging bus costs is the clients' view, never the run).
 BACKLOG = 1000
+# IOPub messages published together at most: what waited while the last ones went out.
+PUBLISH_BATCH = 64
 
 
 class KernelBridge:
@@ -62,7 +64,7 @@ class KernelBridge:
         await self._connect()
         self._unlisten = self._kernel.listen(self._on_published)
         self._forwarding = asyncio.create_task(
-            self._forward(self._published.get, "iopub"), name="codecrafter-bridge-iopub"
+            self._forward_published(), name="codecrafter-bridge-iopub"
         )
         channel = kernel_in_channel(self._session_id)
         self._subscription = await self._bus.subscribe(channel, self._on_in)
@@ -118,9 +120,33 @@ class KernelBridge:
         while True:
             msg = await receive()
             try:
-                await self._out(KernelMessage.from_dict(channel, msg))
+                envelope = self._outgoing(KernelMessage.from_dict(channel, msg))
+                if envelope is not None:
+                    await self.publish(envelope)
             except Exception:  # one bad message or a bus hiccup must not end the forwarding
                 log.warning("could not forward a kernel message", exc_info=True)
+
+    async def _forward_published(self) -> None:
+        """What the kernel publishes, all that waited meanwhile in one go: under a class's
+        load the worker makes one bus round trip for several messages instead of each."""
+        channel = kernel_out_channel(self._session_id)
+        while True:
+            waiting = [await self._published.get()]
+            while not self._published.empty() and len(waiting) < PUBLISH_BATCH:
+                waiting.append(self._published.get_nowait())
+            encoded = [data for msg in waiting if (data := self._encoded(msg)) is not None]
+            try:
+                await self._bus.publish_many(channel, encoded)
+            except Exception:  # a bus hiccup must not end the forwarding
+                log.warning("could not forward kernel messages", exc_info=True)
+
+    def _encoded(self, msg: dict[str, Any]) -> bytes | None:
+        try:
+            envelope = self._outgoing(KernelMessage.from_dict("iopub", msg))
+            return None if envelope is None else envelope.encode()
+        except Exception:  # one bad message costs itself only
+            log.warning("could not forward a kernel message", exc_info=True)
+            return None
 
     async def _disconnect(self) -> None:
         if self._pump is not None:
@@ -130,7 +156,9 @@ class KernelBridge:
             self._client.stop_channels()
             self._client = None
 
-    async def _out(self, message: KernelMessage) -> None:
+    def _outgoing(self, message: KernelMessage) -> Envelope | None:
+        """The message addressed to the clients; None for a reply to nobody this bridge
+        knows any more."""
         if message.channel == "iopub":
             self._kernel.output_widgets.observe(message.msg_type, message.content)
         sent = self._sent.get(message.parent_id)
@@ -139,8 +167,8 @@ class KernelBridge:
             envelope.to_conn = sent[0] if message.channel != "iopub" else None
             message.parent_header = sent[1]
         elif message.channel != "iopub":
-            return  # a reply to nobody this bridge knows any more
-        await self.publish(envelope)
+            return None
+        return envelope
 
     async def _on_in(self, data: bytes) -> None:
         try:

@@ -5,7 +5,7 @@ input() asks the user who ran the cell."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -117,7 +117,7 @@ async def test_a_request_is_answered_to_its_connection(session: BridgedSession) 
     msg_id = await session.send(
         "shell", "complete_request", {"code": "bridge_v", "cursor_pos": 8}, conn="c1", user="u1"
     )
-    reply = await session.wait_for(lambda e: e.message.parent_id == msg_id and e.to_conn)
+    reply = await session.wait_for(lambda e: e.message.parent_id == msg_id and bool(e.to_conn))
     assert reply.to_conn == "c1"
     assert "bridge_value" in reply.message.content["matches"]
 
@@ -196,3 +196,51 @@ async def test_interact_shows_its_first_result_in_its_widget(session: BridgedSes
     assert stream_text(outcome) == ""
     shown = await session.run("print(w.widget.out.outputs)", tag="job-9")
     assert "42" in stream_text(shown)
+
+
+class GatedBus(MemoryBus):
+    """A bus whose next publish of kernel output, once closed, waits for the gate to open
+    (a busy Redis), and which notes how many messages each publish carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.batches: list[int] = []
+
+    def close_gate(self) -> None:
+        self.gate.clear()
+        self.batches.clear()
+
+    async def publish_many(self, channel: str, messages: Sequence[bytes]) -> None:
+        self.batches.append(len(messages))
+        if len(self.batches) == 1:
+            await self.gate.wait()
+        await super().publish_many(channel, messages)
+
+
+async def test_output_waiting_for_the_bus_goes_out_together_in_order(
+    process_sandbox: Sandbox,
+) -> None:
+    """What the kernel publishes while the bus is busy goes out in one publish, and the
+    clients receive every message in the kernel's order."""
+    bus = GatedBus()
+    bus.gate.set()
+    pool = KernelPool(process_sandbox, bus, worker_id="w-gated", idle_timeout_s=600, owner_ttl_s=30)
+    here = BridgedSession(pool, bus, "s-gated")
+    await bus.subscribe(kernel_out_channel(here.id), here.on_out)
+    try:
+        await here.run("1", tag="warm")  # the bridge starts with the kernel
+        await here.wait_for(lambda e: e.message.content.get("execution_state") == "idle")
+        here.out.clear()
+        bus.close_gate()
+        outcome = await here.run("print('a', flush=True); print('b')", tag="job-2")
+        bus.gate.set()
+        await here.wait_for(lambda e: e.message.content.get("execution_state") == "idle")
+    finally:
+        await pool.shutdown()
+        await bus.close()
+    assert stream_text(outcome) == "a\nb\n"
+    kinds = [e.message.msg_type for e in here.out if e.message.channel == "iopub"]
+    assert kinds[0] == "status" and kinds[1] == "execute_input" and kinds[-1] == "status"
+    assert "stream" in kinds
+    assert bus.batches[0] == 1 and bus.batches[1] == len(kinds) - 1
