@@ -89,6 +89,7 @@ async def press_run(
         await watchers.until_seen(marks, CLIENTS_PER_ROOM)
         samples += [(at - started) * 1000 for at in watchers.times(marks)]
         await asyncio.sleep(1)
+    print("rounds end", flush=True)
     return samples
 
 
