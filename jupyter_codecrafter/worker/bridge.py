@@ -136,7 +136,8 @@ class KernelBridge:
                 waiting.append(self._published.get_nowait())
             encoded = [data for msg in waiting if (data := self._encoded(msg)) is not None]
             try:
-                await self._bus.publish_many(channel, encoded)
+                if encoded:
+                    await self._bus.publish_many(channel, encoded)
             except Exception:  # a bus hiccup must not end the forwarding
                 log.warning("could not forward kernel messages", exc_info=True)
 
