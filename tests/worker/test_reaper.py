@@ -9,8 +9,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aio_pika
 import pytest
 
+from jupyter_codecrafter.execution.queue._amqp_topology import Topology
 from jupyter_codecrafter.execution.queue._options import QueueOptions
 from jupyter_codecrafter.execution.queue.amqp import AmqpQueue
 from jupyter_codecrafter.execution.queue.base import JobMessage
@@ -58,6 +60,23 @@ async def queue_cell(store: Store, queue: AmqpQueue, code: str, owner: str) -> s
     return job.id
 
 
+async def until_consumers_gone(amqp_url: str, namespace: str, worker_id: str) -> None:
+    """Until RabbitMQ has closed a killed worker's consumer: a job published to its queue
+    before that may be handed to the dying connection, which counts as a delivery."""
+    name = Topology(QueueOptions(namespace=namespace)).worker_queue(worker_id)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        async with asyncio.timeout(30):
+            while True:
+                queue = await channel.declare_queue(name, passive=True)
+                if not queue.declaration_result.consumer_count:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+
+
 async def until_status(store: Store, job_id: str, status: JobStatus | None = None) -> Job:
     """The job once it has ``status`` (None: any final status)."""
     async with asyncio.timeout(60):
@@ -70,7 +89,11 @@ async def until_status(store: Store, job_id: str, status: JobStatus | None = Non
 
 @pytest.mark.timeout(120)
 async def test_a_vanished_workers_jobs_are_finalised_or_handed_back(
-    tmp_path: Path, env: dict[str, str], backends: tuple[Store, AmqpQueue]
+    tmp_path: Path,
+    env: dict[str, str],
+    backends: tuple[Store, AmqpQueue],
+    amqp_url: str,
+    namespace: str,
 ) -> None:
     """A worker killed mid-run: that run, delivered its limit, ends internal_error; a run
     queued for it once it was gone completes on the next worker within seconds."""
@@ -81,6 +104,7 @@ async def test_a_vanished_workers_jobs_are_finalised_or_handed_back(
         running_id = await queue_cell(store, queue, "import time\ntime.sleep(30)", owner)
         await until_status(store, running_id, JobStatus.RUNNING)
         doomed.kill()
+    await until_consumers_gone(amqp_url, namespace, owner)
     # A server still routes to the owner it read a moment ago.
     waiting_id = await queue_cell(store, queue, "print('next')", owner)
     survivor = start_worker(tmp_path / "w2", env)
