@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -46,42 +47,43 @@ def ms(seconds: float) -> float:
 async def local_kernel(runs: int) -> tuple[list[float], list[float]]:
     """Round trips to a local kernel, ``PAUSE_S`` apart and back to back."""
     manager, client = await start_new_async_kernel(kernel_name="python3")
+
+    async def run() -> None:
+        await client.execute_interactive("print(1)", timeout=30, output_hook=lambda m: None)
+
     try:
-        paced = await round_trips(client, runs, PAUSE_S)
-        return paced, await round_trips(client, runs, 0)
+        return await series(run, runs, PAUSE_S), await series(run, runs, 0)
     finally:
         client.stop_channels()
         await manager.shutdown_kernel(now=True)
-
-
-async def round_trips(client: Any, runs: int, pause_s: float) -> list[float]:
-    samples = []
-    for _ in range(runs + 1):  # the first is a warm-up
-        started = time.perf_counter()
-        await client.execute_interactive("print(1)", timeout=30, output_hook=lambda m: None)
-        samples.append(ms(time.perf_counter() - started))
-        await asyncio.sleep(pause_s)
-    return samples[1:]
 
 
 async def sandbox_kernel(sandbox_name: str, runs: int) -> list[float]:
     sandbox = new_sandbox(sandbox_name)
     sandbox.start()
     kernel = await Kernel.start(sandbox, LIMITS)
-    samples = []
 
     async def ignore(_: dict[str, Any]) -> None:
         return None
 
+    async def run() -> None:
+        await kernel.execute("print(1)", timeout_s=30, output_bytes=10_000, on_output=ignore)
+
     try:
-        for _ in range(runs + 1):
-            started = time.perf_counter()
-            await kernel.execute("print(1)", timeout_s=30, output_bytes=10_000, on_output=ignore)
-            samples.append(ms(time.perf_counter() - started))
-            await asyncio.sleep(PAUSE_S)
+        return await series(run, runs, PAUSE_S)
     finally:
         await kernel.shutdown()
         await sandbox.close()
+
+
+async def series(run: Callable[[], Awaitable[None]], runs: int, pause_s: float) -> list[float]:
+    """Milliseconds each of ``runs`` calls took, ``pause_s`` apart, after a warm-up call."""
+    samples = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        await run()
+        samples.append(ms(time.perf_counter() - started))
+        await asyncio.sleep(pause_s)
     return samples[1:]
 
 
