@@ -187,21 +187,23 @@ class Database:
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the thread checkpoints, not a commit
-        # Unicode-aware lower() for case-insensitive search (SQLite's folds ASCII only).
-        conn.create_function("py_lower", 1, _lower, deterministic=True)
-        conn.execute("BEGIN IMMEDIATE")
-        migrate(conn)
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA busy_timeout = 0")
+        _patiently(_configure)(conn)  # another process may be opening the file too
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")  # the thread checkpoints, not a commit
+    # Unicode-aware lower() for case-insensitive search (SQLite's folds ASCII only).
+    conn.create_function("py_lower", 1, _lower, deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    migrate(conn)
+    conn.execute("COMMIT")
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
