@@ -34,6 +34,7 @@ from ..errors import SandboxError
 from ..store.records import JobStatus, Limits
 from ..utils import utcnow
 from .capture import Capture, OutputWidgets
+from .heartbeat import beats
 from .iopub import Inbox, IOPubReader, Listener
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
@@ -47,8 +48,7 @@ CONNECT_TIMEOUT_S = 30.0
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted kernel has to become idle again
 REPLY_TIMEOUT_S = 5.0
 POLL_S = 0.5  # how often a silent kernel is checked for being alive
-# A kernel that sent a message this recently is taken to be alive without asking the sandbox
-# (for Docker, an inspect call: two per run cost a class of 30 pressing Run at once dearly).
+# A kernel that sent a message this recently is taken to be alive without asking anything.
 # One that died since is still found: a run sees it within POLL_S of silence.
 HEARD_FRESH_S = 2.0
 INPUT_TIMEOUT_S = 300.0  # how long input() waits for the user's answer
@@ -170,12 +170,16 @@ class Kernel:
         return self._alive
 
     async def check_alive(self) -> bool:
-        """Whether the kernel still runs: heard from just now, or else as the sandbox says."""
+        """Whether the kernel still runs: heard from just now, or else :meth:`_runs`."""
         if self._alive and time.monotonic() - self._iopub.heard_at < HEARD_FRESH_S:
             return True
-        if self._alive and not await self._kernel.is_alive():
+        if self._alive and not await self._runs():
             self._alive = False
         return self._alive
+
+    async def _runs(self) -> bool:
+        """It echoes its heartbeat or, when it does not, the sandbox says it runs."""
+        return await beats(self._client) or await self._kernel.is_alive()
 
     async def interrupt(self) -> None:
         """Interrupt the running execute (it ends CANCELLED); harmless when idle."""
@@ -342,7 +346,7 @@ class Kernel:
             try:
                 msg = await run.inbox.get(wait_s)
             except TimeoutError:
-                if not await self._kernel.is_alive():
+                if not await self._runs():
                     return "died"
                 continue
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
