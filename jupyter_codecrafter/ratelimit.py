@@ -149,6 +149,19 @@ class RateLimiter:
         retry_after_s = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(retry_after_s, f"Too many requests ({rule.name}); retry later.")
 
+    async def start(self) -> None:
+        """Open the Redis connections the counters will need (none in process)."""
+        if self._pool is None:
+            return
+        from redis.exceptions import RedisError
+
+        from .bus.redis import preopen
+
+        try:
+            await preopen(self._pool)
+        except RedisError as exc:
+            raise BackendError("The rate-limit counters are unavailable.") from exc
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()

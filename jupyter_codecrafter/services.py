@@ -163,6 +163,7 @@ class Services:
         for name, connect in (
             ("store", self.store.open),
             ("Redis (redis_url)", self.bus.start),
+            ("rate-limit counters (redis_url)", self.limiter.start),
             ("broker (broker_url)", self.queue.start),
         ):
             await connect_with_retries(name, connect, timeout_s=timeout_s)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 # fail with BusError rather than hang the request that made them.
 _COMMAND_RETRY = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
 _TIMEOUT_S = 5.0
+# redis-py opens a connection for each command sent while the others are busy, three round
+# trips (HELLO, CLIENT SETNAME, SELECT) before the command itself. Opened by a class's first
+# burst (30 runs at once), they delayed that burst's outputs by about 80 ms at p99.
+PREOPENED_CONNECTIONS = 32
 _CLIENT_NAME = "codecrafter-bus"  # shows in CLIENT LIST, for operators
 # GET, else SET: one round trip, atomic, on any Redis (SET's NX and GET together need 7.0).
 _GET_OR_SET = """
@@ -55,6 +59,14 @@ def _translated(action: str) -> Iterator[None]:
         yield
     except RedisError as exc:
         raise BusError(f"Redis {action} failed: {type(exc).__name__}: {exc}") from exc
+
+
+async def preopen(pool: ConnectionPool, count: int = PREOPENED_CONNECTIONS) -> None:
+    """Open ``count`` connections of ``pool`` now, so that a burst of commands finds them."""
+    # None is released before all are open, so each is a new one.
+    connections = [await pool.get_connection() for _ in range(count)]  # type: ignore[no-untyped-call]  # unannotated in redis-py
+    for connection in connections:
+        await pool.release(connection)
 
 
 async def _close_quietly(pubsub: PubSub) -> None:
@@ -97,6 +109,8 @@ class RedisBus(Bus):
         if self._reader is not None and not self._reader.done():
             return
         await self.ping()
+        with _translated("connect"):
+            await preopen(self._client.connection_pool)
         self._reader = asyncio.create_task(self._read_forever(), name="codecrafter-bus-reader")
 
     async def close(self) -> None:

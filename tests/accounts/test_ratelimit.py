@@ -13,6 +13,7 @@ from jupyter_codecrafter import ratelimit
 from jupyter_codecrafter.config import CodeCrafterSettings
 from jupyter_codecrafter.errors import RateLimited
 from jupyter_codecrafter.ratelimit import RULES, RateLimiter, parse_rule, rules_from_settings
+from tests.private_services import RedisServer
 
 
 def limiter(text: str = "3/minute", **options: str) -> RateLimiter:
@@ -155,3 +156,21 @@ async def test_redis_keys_carry_the_namespace(
     finally:
         await client.aclose()
     assert keys and all(key.startswith(namespace + "codecrafter:ratelimit") for key in keys)
+
+
+async def test_a_burst_after_start_finds_its_connections_open(private_redis: RedisServer) -> None:
+    """Once started, the Redis counters take a burst of concurrent hits without connecting."""
+    import redis
+
+    from jupyter_codecrafter.bus.redis import PREOPENED_CONNECTIONS
+
+    rates = limiter("100/minute", redis_url=private_redis.url)
+    await rates.start()
+    admin = redis.Redis.from_url(private_redis.url)
+    connected = admin.info("stats")["total_connections_received"]
+    try:
+        hits = (rates.hit("login", f"10.0.0.{n}") for n in range(PREOPENED_CONNECTIONS))
+        await asyncio.gather(*hits)
+        assert admin.info("stats")["total_connections_received"] == connected
+    finally:
+        await rates.close()

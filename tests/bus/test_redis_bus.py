@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis
 
-from jupyter_codecrafter.bus.redis import RedisBus
+from jupyter_codecrafter.bus.redis import PREOPENED_CONNECTIONS, RedisBus
 from jupyter_codecrafter.errors import BusError
 from tests.private_services import RedisServer
 from tests.services import free_port
@@ -75,6 +75,20 @@ async def test_unreachable_redis_raises_bus_error(make_redis_bus: Callable[..., 
         await bus.set("k", b"v")
     with pytest.raises(BusError):
         await bus.publish("room", b"m")
+
+
+async def test_a_burst_after_start_finds_its_connections_open(
+    private_redis: RedisServer, make_redis_bus: Callable[..., RedisBus]
+) -> None:
+    """Once started, the bus answers a burst of concurrent commands without connecting."""
+    bus = make_redis_bus(private_redis.url)
+    await bus.subscribe("room", Inbox())  # started, and its pub/sub connection is open too
+    admin = redis.Redis.from_url(private_redis.url)
+    connected = admin.info("stats")["total_connections_received"]
+
+    await asyncio.gather(*(bus.get(f"k{n}") for n in range(PREOPENED_CONNECTIONS)))
+
+    assert admin.info("stats")["total_connections_received"] == connected
 
 
 async def test_subscriptions_survive_killed_connection(
