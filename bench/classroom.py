@@ -1,7 +1,8 @@
 """A classroom: 30 session rooms of 10 clients, all 30 students press Run on warm kernels.
 
-Each student owns a notebook session whose kernel already ran a cell; ten clients watch
-each session's room (on both instances when scaled). In each round all 30 students POST a
+Each student owns a notebook session whose kernel already ran a cell, and has a connection
+open to the server, as a browser showing JupyterLab has; ten clients watch each session's
+room (on both instances when scaled). In each round all 30 students POST a
 cell that prints a mark at the same moment, and every one of the 300 clients notes when
 the mark reaches it. Prints p50/p99/max over all rounds, against the baseline measured in
 the same run: 30 local kernels (jupyter_client, no server) asked to print at once.
@@ -64,6 +65,7 @@ async def ours(mode: str, sandbox: str, rounds: int, concurrency: int) -> list[f
             watchers = Watchers()
             await watchers.open(urls)
             posters = [BarePoster(servers[0].api, student) for student in students]
+            await asyncio.gather(*(poster.connect() for poster in posters))
             try:
                 return await press_run(posters, sessions, watchers, rounds)
             finally:

@@ -93,10 +93,15 @@ class BarePoster:
         )
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def run_cell(self, session_id: str, cell_id: str, code: str) -> dict[str, Any]:
-        """The accepted job, as ``Api.run_cell`` returns it."""
+    async def connect(self) -> None:
+        """Open the connection now: a student's browser has it open before Run is pressed."""
         if self._streams is None:
             self._streams = await asyncio.open_connection(*self._address)
+
+    async def run_cell(self, session_id: str, cell_id: str, code: str) -> dict[str, Any]:
+        """The accepted job, as ``Api.run_cell`` returns it."""
+        await self.connect()
+        assert self._streams is not None
         reader, writer = self._streams
         body = json.dumps({"session_id": session_id, "cell_id": cell_id, "code": code}).encode()
         writer.write(self._head.format(length=len(body)).encode() + body)
