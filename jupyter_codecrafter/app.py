@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ._version import __version__
 from .api import url_table
 from .config import CodeCrafterSettings
 from .demo import seed_workspace
-from .lifecycle import StartupFailed
+from .lifecycle import StartupFailed, freeze_startup_objects
 from .logs import configure_package_logging, use_json
 from .services import Services
 
@@ -52,7 +51,7 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
         try:
             await self.services.start()
             self._open_welcome_session()
-            _freeze_startup_objects()
+            freeze_startup_objects()
         except StartupFailed as exc:
             # Jupyter logs an extension's failure to start and serves on without it; a
             # server without its backends must not look alive to an orchestrator. Nothing
@@ -79,12 +78,3 @@ class CodeCrafter(ExtensionApp, CodeCrafterSettings):
 
     async def stop_extension(self) -> None:
         await self.services.stop()
-
-
-def _freeze_startup_objects() -> None:
-    """Leave what start-up made (modules, the server, the services: about 230 000 objects,
-    alive until exit) out of the garbage collector's full collections. Each of those walked
-    them all and stalled the server for up to 150 ms: in a room of 200, every client's
-    keystrokes for that long."""
-    gc.collect()  # the start-up's garbage is freed, not kept forever
-    gc.freeze()

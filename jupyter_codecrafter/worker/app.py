@@ -26,7 +26,7 @@ from ..config import CodeCrafterSettings
 from ..execution.queue._options import QueueOptions
 from ..execution.queue.base import JobQueue, create_queue
 from ..health import Readiness, WorkerBeacon, probe
-from ..lifecycle import StartupFailed, connect_with_retries
+from ..lifecycle import StartupFailed, connect_with_retries, freeze_startup_objects
 from ..logs import configure_package_logging
 from ..store.base import Store, create_store
 from .endpoint import sample_forever, serve, this_worker
@@ -89,6 +89,7 @@ class CodeCrafterWorker(Application, CodeCrafterSettings):
         beacon = WorkerBeacon(probes.bus, worker.id, self.worker_heartbeat_ttl_s)
         await worker.start()
         await beacon.start()
+        freeze_startup_objects()
         probes.consuming = True
         sampler = asyncio.create_task(sample_forever(probes.queue.pending, worker.kernels.__len__))
         await stopping.wait()

@@ -5,14 +5,17 @@ during edits and runs loses nothing that was acknowledged."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import signal
 import subprocess
 import time
+import weakref
 from pathlib import Path
 
 import pytest
 
+from jupyter_codecrafter.lifecycle import freeze_startup_objects
 from tests.client import Api
 from tests.notebooks import code_cell, ipynb
 from tests.server import Process, running, start_server, start_worker
@@ -160,3 +163,22 @@ async def test_a_request_in_flight_at_sigterm_is_answered(tmp_path: Path) -> Non
                 "/auth/login", json={"login": "latecomer", "password": account.password}
             )
     assert response.status_code == 200
+
+
+class _Node:
+    partner: _Node | None = None
+
+
+def test_start_up_objects_leave_full_collections_and_its_garbage_is_freed() -> None:
+    """After start-up, its live objects are out of the collector's walks; garbage is gone."""
+    alive, garbage = _Node(), _Node()
+    garbage.partner = garbage  # a cycle: only the collector frees it
+    freed = weakref.ref(garbage)
+    del garbage
+    try:
+        freeze_startup_objects()
+        assert freed() is None
+        assert not any(each is alive for each in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(each is alive for each in gc.get_objects())
