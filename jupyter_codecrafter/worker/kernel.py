@@ -34,8 +34,8 @@ from ..errors import SandboxError
 from ..store.records import JobStatus, Limits
 from ..utils import utcnow
 from .capture import Capture, OutputWidgets
-from .heartbeat import beats
 from .iopub import Inbox, IOPubReader, Listener
+from .kernel_heartbeat import beats
 from .outputs import OutputCollector
 from .sandbox._connection import make_client, wait_until_ready
 from .sandbox.base import KernelSandbox, Sandbox

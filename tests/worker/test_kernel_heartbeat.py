@@ -10,8 +10,8 @@ import pytest
 
 from jupyter_codecrafter.store.records import JobStatus
 from jupyter_codecrafter.worker import kernel as kernel_module
-from jupyter_codecrafter.worker.heartbeat import beats
 from jupyter_codecrafter.worker.kernel import Kernel
+from jupyter_codecrafter.worker.kernel_heartbeat import beats
 from jupyter_codecrafter.worker.sandbox._connection import make_client
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
 from tests.worker.conftest import LIMITS
