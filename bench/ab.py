@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-FIGURES_LINES = 16  # of each run's output: the benchmarks print their figures last
+FIGURES_LINES = 17  # of each run's output: the benchmarks print their figures last
 
 
 @contextmanager
