@@ -1,11 +1,12 @@
 """A kernel's heartbeat: the cheap way to learn that it still runs.
 
 ipykernel echoes whatever reaches its heartbeat socket from a thread of its own that holds no
-GIL, so a kernel answers even while a cell computes. An answer proves the kernel process
-runs, in a fraction of a millisecond over ipc. Asking the sandbox instead costs, for Docker,
-an inspect through the daemon: about 1 ms alone, and 30 ms before the first cell starts when
-a class of 30 presses Run at once (measured on 2 cores). No answer proves nothing (the
-machine may be loaded, or the kernel not an ipykernel), so the caller then asks the sandbox.
+GIL, so a kernel answers even while a cell computes, and an answer proves the kernel process
+runs. Measured on 2 cores with Docker kernels, a new socket's echo took 1.0 ms (p50) for one
+kernel and 9 ms for 30 at once; asking the sandbox instead, an inspect through the daemon on
+the SDK's threads, took 1.8 ms and 31-47 ms, and a class of 30 pressing Run at once waited
+for all of them before its cells started. No answer proves nothing (the machine may be
+loaded, or the kernel not an ipykernel), so the caller then asks the sandbox.
 """
 
 from __future__ import annotations
