@@ -2,9 +2,9 @@
 
 Each student owns a notebook session whose kernel already ran a cell, and has a connection
 open to the server, as a browser showing JupyterLab has; ten clients watch each session's
-room (on both instances when scaled). In each round all 30 students POST a
-cell that prints a mark at the same moment, and every one of the 300 clients notes when
-the mark reaches it. Prints p50/p99/max over all rounds, against the baseline measured in
+room (on both instances when scaled). In each round all 30 students POST a cell that
+prints a mark at the same moment, and every one of the 300 clients notes when the mark
+reaches it. Prints p50/p99/max over all rounds, against the baseline measured in
 the same run: 30 local kernels (jupyter_client, no server) asked to print at once.
 
 Run with ``.venv/bin/python bench/classroom.py [--mode embedded|scaled] [--rounds 5]
