@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -111,19 +111,18 @@ class KernelBridge:
             raise
         self._client = client
         self._pump = asyncio.create_task(
-            self._forward(client.get_shell_msg, "shell"), name="codecrafter-bridge-shell"
+            self._forward_replies(client), name="codecrafter-bridge-shell"
         )
 
-    async def _forward(
-        self, receive: Callable[[], Awaitable[dict[str, Any]]], channel: str
-    ) -> None:
+    async def _forward_replies(self, client: AsyncKernelClient) -> None:
+        """The kernel's shell replies, each to the connection that sent the request."""
+        channel = kernel_out_channel(self._session_id)
         while True:
-            msg = await receive()
+            data = self._encoded("shell", await client.get_shell_msg())
             try:
-                envelope = self._outgoing(KernelMessage.from_dict(channel, msg))
-                if envelope is not None:
-                    await self.publish(envelope)
-            except Exception:  # one bad message or a bus hiccup must not end the forwarding
+                if data is not None:
+                    await self._bus.publish(channel, data)
+            except Exception:  # a bus hiccup must not end the forwarding
                 log.warning("could not forward a kernel message", exc_info=True)
 
     async def _forward_published(self) -> None:
@@ -134,16 +133,17 @@ class KernelBridge:
             waiting = [await self._published.get()]
             while not self._published.empty() and len(waiting) < PUBLISH_BATCH:
                 waiting.append(self._published.get_nowait())
-            encoded = [data for msg in waiting if (data := self._encoded(msg)) is not None]
+            encoded = [data for msg in waiting if (data := self._encoded("iopub", msg)) is not None]
             try:
                 if encoded:
                     await self._bus.publish_many(channel, encoded)
             except Exception:  # a bus hiccup must not end the forwarding
                 log.warning("could not forward kernel messages", exc_info=True)
 
-    def _encoded(self, msg: dict[str, Any]) -> bytes | None:
+    def _encoded(self, channel: str, msg: dict[str, Any]) -> bytes | None:
+        """The message as it goes to the clients; None when it goes to nobody, or cannot."""
         try:
-            envelope = self._outgoing(KernelMessage.from_dict("iopub", msg))
+            envelope = self._outgoing(KernelMessage.from_dict(channel, msg))
             return None if envelope is None else envelope.encode()
         except Exception:  # one bad message costs itself only
             log.warning("could not forward a kernel message", exc_info=True)
