@@ -6,6 +6,7 @@ for Docker, its own worker id, so "nothing left behind" checks see only this sui
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import tempfile
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from jupyter_codecrafter.store.records import Limits
+from jupyter_codecrafter.worker.kernel import ExecutionOutcome, Kernel
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
 from jupyter_codecrafter.worker.sandbox.bwrap import BwrapSandbox
 from jupyter_codecrafter.worker.sandbox.docker import LABEL_WORKER, DockerSandbox
@@ -26,6 +28,31 @@ from jupyter_codecrafter.worker.sandbox.process import ProcessSandbox
 BACKENDS = ["process", "bwrap", "docker"]
 CONFINED = ["bwrap", "docker"]
 LIMITS = Limits(timeout_s=20.0, memory_mb=256, cpus=1.0, pids=64, output_bytes=100_000, tmpfs_mb=16)
+
+
+class Recorder:
+    """An on_output callback that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.first = asyncio.Event()
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self.first.set()
+
+
+async def run(
+    kernel: Kernel,
+    code: str,
+    *,
+    timeout_s: float = 20.0,
+    output_bytes: int = 100_000,
+    recorder: Recorder | None = None,
+) -> ExecutionOutcome:
+    return await kernel.execute(
+        code, timeout_s=timeout_s, output_bytes=output_bytes, on_output=recorder or Recorder()
+    )
 
 
 @pytest.fixture(scope="module")

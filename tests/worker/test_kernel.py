@@ -19,7 +19,7 @@ from jupyter_codecrafter.store.records import JobStatus, Limits
 from jupyter_codecrafter.worker.kernel import ExecutionOutcome, Kernel
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
 from jupyter_codecrafter.worker.sandbox.docker import DockerSandbox
-from tests.worker.conftest import LIMITS, leftover_containers
+from tests.worker.conftest import LIMITS, Recorder, leftover_containers, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -32,31 +32,6 @@ while True:
         pass
 """
 MEMORY_BOMB = "chunks = []\nwhile True:\n    chunks.append(bytearray(10 * 2**20))\n"
-
-
-class Recorder:
-    """An on_output callback that keeps what it was given."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.first = asyncio.Event()
-
-    async def __call__(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-        self.first.set()
-
-
-async def run(
-    kernel: Kernel,
-    code: str,
-    *,
-    timeout_s: float = 20.0,
-    output_bytes: int = 100_000,
-    recorder: Recorder | None = None,
-) -> ExecutionOutcome:
-    return await kernel.execute(
-        code, timeout_s=timeout_s, output_bytes=output_bytes, on_output=recorder or Recorder()
-    )
 
 
 def stdout(outcome: ExecutionOutcome) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import pytest_asyncio
 
 from jupyter_codecrafter.store.records import JobStatus
 from jupyter_codecrafter.worker import kernel as kernel_module
@@ -14,7 +15,7 @@ from jupyter_codecrafter.worker.kernel import Kernel
 from jupyter_codecrafter.worker.kernel_heartbeat import beats
 from jupyter_codecrafter.worker.sandbox._connection import make_client
 from jupyter_codecrafter.worker.sandbox.base import Sandbox
-from tests.worker.conftest import LIMITS
+from tests.worker.conftest import LIMITS, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -42,20 +43,25 @@ def silent_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel_module, "HEARD_FRESH_S", 0.0)
 
 
-async def test_a_live_kernel_echoes_its_heartbeat(sandbox: Sandbox) -> None:
+@pytest_asyncio.fixture(loop_scope="module")
+async def kernel(sandbox: Sandbox) -> AsyncIterator[Kernel]:
+    """A kernel of the test's own: each of these stops or ends it."""
+    started = await Kernel.start(sandbox, LIMITS)
+    yield started
+    await started.shutdown()  # idempotent
+
+
+async def test_a_live_kernel_echoes_its_heartbeat(kernel: Kernel) -> None:
     """A running kernel answers a heartbeat, over the same connection info as its channels."""
-    kernel = await Kernel.start(sandbox, LIMITS)
     client = make_client(kernel.connection_info, iopub=False)
     try:
         assert await beats(client, timeout_s=5.0)
     finally:
         client.stop_channels()
-        await kernel.shutdown()
 
 
-async def test_a_dead_kernel_gives_no_echo_within_the_timeout(sandbox: Sandbox) -> None:
+async def test_a_dead_kernel_gives_no_echo_within_the_timeout(kernel: Kernel) -> None:
     """Once the kernel is stopped nothing answers, and ``beats`` says so after its timeout."""
-    kernel = await Kernel.start(sandbox, LIMITS)
     client = make_client(kernel.connection_info, iopub=False)
     await kernel.shutdown()
     try:
@@ -68,43 +74,23 @@ async def test_a_dead_kernel_gives_no_echo_within_the_timeout(sandbox: Sandbox) 
 
 @pytest.mark.usefixtures("silent_at_once")
 async def test_a_silent_live_kernel_is_alive_without_asking_the_sandbox(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    kernel: Kernel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A kernel not heard from lately is found running by its heartbeat: no sandbox call."""
-    kernel = await Kernel.start(sandbox, LIMITS)
-    try:
-        asked = Asked(monkeypatch, kernel)
-        assert await kernel.check_alive()
-        outcome = await kernel.execute(
-            "import time; time.sleep(1.2); print('done')",
-            timeout_s=20,
-            output_bytes=10_000,
-            on_output=_ignore,
-        )
-        assert outcome.status == JobStatus.SUCCEEDED  # silent for longer than POLL_S
-        assert asked.calls == 0
-    finally:
-        await kernel.shutdown()
+    asked = Asked(monkeypatch, kernel)
+    assert await kernel.check_alive()
+    outcome = await run(kernel, "import time; time.sleep(1.2); print('done')")
+    assert outcome.status == JobStatus.SUCCEEDED  # silent for longer than POLL_S
+    assert asked.calls == 0
 
 
 @pytest.mark.usefixtures("silent_at_once")
 async def test_a_kernel_that_died_while_idle_is_found_dead(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    kernel: Kernel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no echo the sandbox is asked, and a kernel that exited on its own is dead."""
-    kernel = await Kernel.start(sandbox, LIMITS)
-    try:
-        outcome = await kernel.execute(
-            EXITS_SOON, timeout_s=20, output_bytes=10_000, on_output=_ignore
-        )
-        assert outcome.status == JobStatus.SUCCEEDED
-        await asyncio.sleep(1.0)
-        asked = Asked(monkeypatch, kernel)
-        assert not await kernel.check_alive()
-        assert asked.calls == 1
-    finally:
-        await kernel.shutdown()
-
-
-async def _ignore(output: object) -> None:
-    return None
+    assert (await run(kernel, EXITS_SOON)).status == JobStatus.SUCCEEDED
+    await asyncio.sleep(1.0)
+    asked = Asked(monkeypatch, kernel)
+    assert not await kernel.check_alive()
+    assert asked.calls == 1
