@@ -177,3 +177,21 @@ async def test_consumers_resume_after_broker_restart(
 
     await asyncio.wait_for(enqueue_when_back(), 60)
     await eventually(lambda: "after" in recorder.job_ids and b"after" in events, 60)
+
+
+async def test_a_count_cancelled_midway_leaves_publishing_working(
+    make_amqp_queue: Callable[..., AmqpQueue],
+) -> None:
+    """Cancelling ``pending()`` (a metrics sampler stopped at shutdown) mid-call does not
+    close the channel that publishes jobs and runs' events: the next publishes succeed."""
+    queue = make_amqp_queue()
+    await queue.start()
+    for ticks in range(12):  # cancelled at different points of its round trips
+        counting = asyncio.ensure_future(queue.pending())
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        counting.cancel()
+        await asyncio.gather(counting, return_exceptions=True)
+        await queue.enqueue(job())
+        await queue.publish_event("nobody", b"{}")
+    assert await queue.pending() >= 12

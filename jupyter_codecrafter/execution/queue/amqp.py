@@ -290,6 +290,12 @@ class AmqpQueue(JobQueue):
             return await queue.get(no_ack=False, fail=False)
 
     async def pending(self) -> int:
+        # Shielded: aiormq closes a channel whose call was cancelled, and RabbitMQ then the
+        # connection, and with it the publishes of runs in flight. Metrics samplers, which
+        # call this, are cancelled at shutdown, while the last runs still send their events.
+        return await asyncio.shield(self._count_pending())
+
+    async def _count_pending(self) -> int:
         publisher, _ = await self._publishing()
         # A full declare, not a passive one: RabbitMQ 3.10 answers a passive declare of a
         # quorum queue with a message count of 0.
